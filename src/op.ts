@@ -1,0 +1,69 @@
+// The contract between the interpreter and an operator, in TFLM's image (kernels/conv.cc + conv_common.cc):
+//   parseOptions — read the op's builtin options table (once, at load);
+//   prepare      — check shapes and types, precompute everything that depends only on the model
+//                  (multipliers, shifts, offsets, index tables); called once, may allocate;
+//   eval         — integer arithmetic on the arena, allocating nothing.
+// An op file exports one `OpKernel` object and registers nothing by itself: the resolver adds it.
+import type { Table } from '../schema/flatbuffer.js';
+import type { Rounding } from './quant.js';
+import type { Tensor } from './tensor.js';
+
+/** One operator instance in the graph, as its kernel sees it. */
+export interface Node<Options> {
+  /** Position in the subgraph's operator list: the "number" in TFLM's error messages. */
+  readonly index: number;
+  /** BuiltinOperator name, e.g. "CONV_2D". */
+  readonly op: string;
+  /** Input tensors in the model's order; null where the model passes -1 (an absent optional input). */
+  readonly inputs: readonly (Tensor | null)[];
+  readonly outputs: readonly Tensor[];
+  readonly options: Options;
+}
+
+export interface PrepareContext {
+  /** Requantization rounding for kernels whose TFLM and TFLite forms differ (per-channel CONV_2D). */
+  readonly rounding: Rounding;
+}
+
+export interface OpKernel<Options = unknown, Data = unknown> {
+  /** BuiltinOperator name. */
+  readonly name: string;
+  /** BuiltinOperator value. */
+  readonly code: number;
+  /** The BuiltinOptions union type this op reads; a table of another type is treated as absent. */
+  readonly optionsType?: number;
+  parseOptions(table: Table | null): Options;
+  prepare(node: Node<Options>, context: PrepareContext): Data;
+  eval(node: Node<Options>, data: Data): void;
+}
+
+/** A kernel's complaint about its node; the interpreter adds the node's number and op name. */
+export class KernelError extends Error {}
+
+/** Throws KernelError(message) unless `condition` holds. */
+export function check(condition: unknown, message: string | (() => string)): asserts condition {
+  if (!condition) throw new KernelError(typeof message === 'string' ? message : message());
+}
+
+/** Input `i`, which must be present. */
+export function input(node: Node<unknown>, i: number): Tensor {
+  const t = node.inputs[i];
+  check(t, `input ${i} is missing (node has ${node.inputs.length} inputs)`);
+  return t;
+}
+
+export function output(node: Node<unknown>, i: number): Tensor {
+  const t = node.outputs[i];
+  check(t, `output ${i} is missing (node has ${node.outputs.length} outputs)`);
+  return t;
+}
+
+/** Checks the node's input and output counts. `inputs` may be a [min, max] range for optional inputs. */
+export function checkArity(node: Node<unknown>, inputs: number | [number, number], outputs: number): void {
+  const [lo, hi] = typeof inputs === 'number' ? [inputs, inputs] : inputs;
+  check(
+    node.inputs.length >= lo && node.inputs.length <= hi,
+    () => `expects ${lo === hi ? lo : `${lo} to ${hi}`} inputs, has ${node.inputs.length}`,
+  );
+  check(node.outputs.length === outputs, () => `expects ${outputs} outputs, has ${node.outputs.length}`);
+}
