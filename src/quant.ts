@@ -43,7 +43,9 @@ export function roundHalfAwayFromZero(x: number): number {
  * kernels use. Multipliers below 2^-31 flush to zero, as in TFLM.
  */
 export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier {
-  if (realMultiplier === 0) return { multiplier: 0, shift: 0 };
+  // A zero output scale makes the multiplier infinite (or NaN). In TFLM, frexp(inf) gives exponent 0 and the
+  // cast of inf to int64 yields INT64_MIN on x86, whose low 32 bits are 0: the multiplier becomes 0. Match it.
+  if (realMultiplier === 0 || !Number.isFinite(realMultiplier)) return { multiplier: 0, shift: 0 };
   const { q, exp } = frexp(realMultiplier);
   let shift = exp;
   let qFixed = roundHalfAwayFromZero(q * 2147483648);

@@ -64,6 +64,8 @@ describe('fixed-point arithmetic', () => {
     expect(quantizeMultiplier(2 ** -40)).toEqual({ multiplier: 0, shift: 0 }); // flushed, shift < -31
     // q * 2^31 rounds up to 2^31: halved, shift incremented
     expect(quantizeMultiplier(1 - 2 ** -40)).toEqual({ multiplier: 1 << 30, shift: 1 });
+    expect(quantizeMultiplier(Infinity)).toEqual({ multiplier: 0, shift: 0 }); // zero output scale, as TFLM on x86
+    expect(quantizeMultiplier(NaN)).toEqual({ multiplier: 0, shift: 0 });
     expect(frexp(3)).toEqual({ q: 0.75, exp: 2 });
     expect(frexp(-0.1).exp).toBe(-3);
   });
