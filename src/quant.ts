@@ -181,3 +181,135 @@ export function activationRangeFloat(activation: number): { min: number; max: nu
       return null;
   }
 }
+
+/**
+ * static_cast<int32_t>(x) of a float or double as x86-64 compiles it (cvttss2si / cvttsd2si): truncation
+ * toward zero, and INT32_MIN for NaN and for values outside the int32 range, which C++ leaves undefined.
+ * TFLM meets those when a zero scale turns a quantized bound such as round(6.0f / scale) into infinity.
+ */
+export function truncateToInt32(x: number): number {
+  return x > -2147483649 && x < 2147483648 ? x | 0 : INT32_MIN;
+}
+
+/** CalculateInputRadius (quantization_util.cc): the largest input difference that survives the rescale unclipped. */
+export function calculateInputRadius(inputIntegerBits: number, inputLeftShift: number, totalSignedBits = 31): number {
+  return Math.floor(((2 ** inputIntegerBits - 1) * 2 ** (totalSignedBits - inputIntegerBits)) / 2 ** inputLeftShift);
+}
+
+// gemmlowp fixed-point (fixedpoint/fixedpoint.h, copied by TFLM as micro/kernels/internal/fixedpoint.h) on raw
+// int32 values. A FixedPoint<int32, I> holds x / 2^(31 - I); its + and - wrap, its * is the doubling high multiply.
+
+/** gemmlowp RoundingHalfSum: (a + b) / 2, rounded half away from zero. */
+export function roundingHalfSum(a: number, b: number): number {
+  const sum = a + b;
+  return sum >= 0 ? Math.floor((sum + 1) / 2) : Math.ceil((sum - 1) / 2);
+}
+
+/**
+ * gemmlowp SaturatingRoundingMultiplyByPOT: x * 2^exponent, saturating to the int32 range when exponent > 0
+ * and rounding (RoundingDivideByPOT) when exponent < 0.
+ */
+export function saturatingRoundingMultiplyByPOT(x: number, exponent: number): number {
+  if (exponent < 0) return roundingDivideByPOT(x, -exponent);
+  const threshold = 2 ** (31 - exponent) - 1;
+  return x > threshold ? INT32_MAX : x < -threshold ? INT32_MIN : x * 2 ** exponent;
+}
+
+/** gemmlowp Rescale: a raw value with `fromIntegerBits` integer bits re-expressed with `toIntegerBits`. */
+export function rescale(x: number, fromIntegerBits: number, toIntegerBits: number): number {
+  return saturatingRoundingMultiplyByPOT(x, fromIntegerBits - toIntegerBits);
+}
+
+/** gemmlowp exp_on_interval_between_negative_one_quarter_and_0_excl: exp(a), a in [-1/4, 0), both Q0.31. */
+export function expOnIntervalBetweenNegativeOneQuarterAnd0Excl(a: number): number {
+  const expMinusOneEighth = 1895147668;
+  const oneThird = 715827883;
+  // A 4th-order Taylor expansion around -1/8: x = a + 1/8.
+  const x = (a + (1 << 28)) | 0;
+  const x2 = saturatingRoundingDoublingHighMul(x, x);
+  const x3 = saturatingRoundingDoublingHighMul(x2, x);
+  const x4 = saturatingRoundingDoublingHighMul(x2, x2);
+  const x4Over4 = roundingDivideByPOT(x4, 2);
+  const x4Over24PlusX3Over6PlusX2Over2 = roundingDivideByPOT(
+    (saturatingRoundingDoublingHighMul((x4Over4 + x3) | 0, oneThird) + x2) | 0,
+    1,
+  );
+  return (
+    expMinusOneEighth + saturatingRoundingDoublingHighMul(expMinusOneEighth, (x + x4Over24PlusX3Over6PlusX2Over2) | 0)
+  ) | 0;
+}
+
+/** exp(-2^k) in Q0.31 for k = -2 .. 4: the barrel shifter's factors in exp_on_negative_values. */
+const EXP_OF_MINUS_POWERS_OF_TWO = [1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242];
+
+/**
+ * gemmlowp exp_on_negative_values: exp(a) for a <= 0 held with `integerBits` integer bits; the result is Q0.31.
+ * exp of the fractional part modulo 1/4 comes from the Taylor expansion, then one factor exp(-2^k) per set bit
+ * of the remainder.
+ */
+export function expOnNegativeValues(a: number, integerBits: number): number {
+  const fractionalBits = 31 - integerBits;
+  const oneQuarter = 1 << (fractionalBits - 2);
+  const aModQuarterMinusOneQuarter = ((a & (oneQuarter - 1)) - oneQuarter) | 0;
+  let result = expOnIntervalBetweenNegativeOneQuarterAnd0Excl(rescale(aModQuarterMinusOneQuarter, integerBits, 0));
+  const remainder = (aModQuarterMinusOneQuarter - a) | 0;
+  for (let k = -2; k <= 4 && k < integerBits; k++) {
+    if (remainder & (1 << (fractionalBits + k))) {
+      result = saturatingRoundingDoublingHighMul(result, EXP_OF_MINUS_POWERS_OF_TWO[k + 2]);
+    }
+  }
+  // Below -32, exp rounds to 0 in Q0.31; only formats with more than 5 integer bits can hold such inputs.
+  if (integerBits > 5 && a < -(2 ** (36 - integerBits))) result = 0;
+  return a === 0 ? INT32_MAX : result;
+}
+
+/** gemmlowp one_over_one_plus_x_for_x_in_0_1: 1 / (1 + a) for a in [0, 1), Q0.31, by three Newton-Raphson steps. */
+export function oneOverOnePlusXForXIn01(a: number): number {
+  const halfDenominator = roundingHalfSum(a, INT32_MAX);
+  // Initial guess 48/17 - 32/17 * d, in Q2.29.
+  let x = (1515870810 + saturatingRoundingDoublingHighMul(halfDenominator, -1010580540)) | 0;
+  for (let i = 0; i < 3; i++) {
+    const halfDenominatorTimesX = saturatingRoundingDoublingHighMul(halfDenominator, x);
+    const oneMinusHalfDenominatorTimesX = ((1 << 29) - halfDenominatorTimesX) | 0;
+    x = (x + rescale(saturatingRoundingDoublingHighMul(x, oneMinusHalfDenominatorTimesX), 4, 2)) | 0;
+  }
+  // x / 2 as Q1.30 read back as Q0.31.
+  return rescale(x, 1, 0);
+}
+
+/** gemmlowp logistic: 1 / (1 + exp(-a)) for `a` held with `integerBits` integer bits; the result is Q0.31. */
+export function logisticFixedPoint(a: number, integerBits: number): number {
+  if (a === 0) return 1 << 30;
+  const absolute = a > 0 ? a : -a | 0;
+  const ofAbsolute = oneOverOnePlusXForXIn01(expOnNegativeValues(-absolute | 0, integerBits));
+  return a > 0 ? ofAbsolute : (INT32_MAX - ofAbsolute) | 0;
+}
+
+/**
+ * GetReciprocal (common.h) for x > 0 with x_integer_digits integer bits: 1/x as a Q0.31 mantissa. The matching
+ * num_bits_over_unit is x_integer_digits - Math.clz32(x).
+ */
+export function reciprocalMantissa(x: number): number {
+  // x normalized so its top bit is the unit, minus that unit: the "x" of 1 / (1 + x).
+  const shiftedMinusOne = (x << Math.clz32(x)) & INT32_MAX;
+  return oneOverOnePlusXForXIn01(shiftedMinusOne);
+}
+
+/** gemmlowp SaturatingRoundingDoublingHighMul for int16 raw values: the high 16 bits of 2*a*b, rounded. */
+export function saturatingRoundingDoublingHighMulInt16(a: number, b: number): number {
+  if (a === -32768 && b === -32768) return 32767;
+  const ab = a * b;
+  return ((ab + (ab >= 0 ? 16384 : -16383)) / 32768) | 0;
+}
+
+/**
+ * gemmlowp RoundingDivideByPOT instantiated for int16: the mask (2^exponent - 1) and every intermediate are
+ * int16. From exponent 16 on the mask wraps to -1, and the result degenerates to (x >> exponent) + 1 for
+ * x >= 0 and -1 below, as the C++ computes it.
+ */
+export function roundingDivideByPOTInt16(x: number, exponent: number): number {
+  const mask = (((2 ** exponent - 1) & 0xffff) << 16) >> 16;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (((x >> exponent) + (remainder > threshold ? 1 : 0)) << 16) >> 16;
+}

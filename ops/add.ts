@@ -1,0 +1,186 @@
+// ADD, and the arithmetic SUB shares with it: out = in1 ± in2, elementwise, with broadcasting.
+//
+// Quantized ADD and SUB (TFLM add_common.cc / sub_common.cc with reference_integer_ops/add.h and
+// reference_ops/sub.h for int8; TFLite's add.cc / sub.cc with reference_ops for uint8) bring both inputs to
+// one scale with 20 bits of headroom, add or subtract, and rescale to the output:
+//   scaled_i = MultiplyByQuantizedMultiplierSmallerThanOneExp((q_i - zp_i) << 20, m_i), m_i = s_i / (2 max(s_1, s_2))
+//   out      = MultiplyByQuantizedMultiplierSmallerThanOneExp(scaled_1 ± scaled_2, m_out) + zp_out,
+//              m_out = 2 max(s_1, s_2) / (2^20 s_out)
+// SUB subtracts the rescaled second input; it does not negate its multiplier, whose rounding is not symmetric.
+import { BuiltinOperator, BuiltinOptionsType, readActivationOptions, type ActivationOptions } from '../schema/tflite.js';
+import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
+import type { Tensor } from '../src/tensor.js';
+import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { checkQuantized, floatActivationRange, quantizedActivationRange } from './conv-quantization.js';
+
+/** Bits the quantized inputs are shifted left by before rescaling, for 8-bit types. */
+const LEFT_SHIFT = 20;
+
+export interface AddSubData {
+  readonly plan: BroadcastPlan;
+  readonly dtype: 'int8' | 'uint8' | 'float32';
+  /** 1 for ADD, -1 for SUB: the sign the (rescaled) second input enters the sum with. */
+  readonly input2Sign: number;
+  /** Quantized only: minus the input zero points, the output zero point, the three multipliers. */
+  readonly input1Offset: number;
+  readonly input2Offset: number;
+  readonly outputOffset: number;
+  readonly input1Multiplier: number;
+  readonly input1Shift: number;
+  readonly input2Multiplier: number;
+  readonly input2Shift: number;
+  readonly outputMultiplier: number;
+  readonly outputShift: number;
+  /** The fused activation's clamp, on the output's quantized or float values. */
+  readonly activationMin: number;
+  readonly activationMax: number;
+}
+
+type ByteData = Int8Array | Uint8Array;
+
+/**
+ * QuantizeMultiplierSmallerThanOneExp (quantization_util.cc): TFLM and TFLite abort unless the multiplier
+ * lies in (0, 1), as happens with a zero input or output scale.
+ */
+function multiplierBelowOne(real: number, what: string): QuantizedMultiplier {
+  const q = quantizeMultiplier(real);
+  check(real > 0 && real < 1 && q.shift <= 0, () => `${what} multiplier is ${real}; it must lie in (0, 1)`);
+  return q;
+}
+
+function quantizedParameters(
+  operation: 'ADD' | 'SUB',
+  in1: Tensor,
+  in2: Tensor,
+  out: Tensor,
+  activation: number,
+): Omit<AddSubData, 'plan' | 'dtype' | 'input2Sign'> {
+  checkQuantized(in1, 'input 1');
+  checkQuantized(in2, 'input 2');
+  checkQuantized(out, 'output');
+  // TFLM's sub_common.cc forms these ratios in float; add_common.cc and TFLite's add.cc and sub.cc in double.
+  const precision = operation === 'SUB' && out.dtype === 'int8' ? Math.fround : (x: number) => x;
+  const twiceMaxInputScale = 2 * Math.max(in1.scale, in2.scale);
+  const scales = `input scales ${in1.scale}, ${in2.scale} and output scale ${out.scale}`;
+  const m1 = multiplierBelowOne(precision(in1.scale / twiceMaxInputScale), `with ${scales}, the input 1`);
+  const m2 = multiplierBelowOne(precision(in2.scale / twiceMaxInputScale), `with ${scales}, the input 2`);
+  const mOut = multiplierBelowOne(
+    precision(twiceMaxInputScale / precision(2 ** LEFT_SHIFT * out.scale)),
+    `with ${scales}, the output`,
+  );
+  const range = quantizedActivationRange(activation, out);
+  return {
+    input1Offset: -in1.zeroPoint,
+    input2Offset: -in2.zeroPoint,
+    outputOffset: out.zeroPoint,
+    input1Multiplier: m1.multiplier,
+    input1Shift: m1.shift,
+    input2Multiplier: m2.multiplier,
+    input2Shift: m2.shift,
+    outputMultiplier: mOut.multiplier,
+    outputShift: mOut.shift,
+    activationMin: range.min,
+    activationMax: range.max,
+  };
+}
+
+const NOT_QUANTIZED = {
+  input1Offset: 0,
+  input2Offset: 0,
+  outputOffset: 0,
+  input1Multiplier: 0,
+  input1Shift: 0,
+  input2Multiplier: 0,
+  input2Shift: 0,
+  outputMultiplier: 0,
+  outputShift: 0,
+};
+
+/** ADD's and SUB's prepare: types, the broadcast, and the multipliers of the quantized form. */
+export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 'SUB'): AddSubData {
+  checkArity(node, 2, 1);
+  const in1 = input(node, 0);
+  const in2 = input(node, 1);
+  const out = output(node, 0);
+  const dtype = out.dtype;
+  check(
+    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
+    () => `output is ${dtype}; expected int8, uint8 or float32`,
+  );
+  check(
+    in1.dtype === dtype && in2.dtype === dtype,
+    () => `inputs are ${in1.dtype} and ${in2.dtype}, output is ${dtype}; all three must match`,
+  );
+  const plan = planBroadcast(in1, in2, out);
+  const input2Sign = operation === 'ADD' ? 1 : -1;
+  if (dtype === 'float32') {
+    const range = floatActivationRange(node.options.activation);
+    return { plan, dtype, input2Sign, ...NOT_QUANTIZED, activationMin: range.min, activationMax: range.max };
+  }
+  return { plan, dtype, input2Sign, ...quantizedParameters(operation, in1, in2, out, node.options.activation) };
+}
+
+function addSubQuantizedRow(
+  d: AddSubData,
+  a: ByteData,
+  aStart: number,
+  aStep: number,
+  b: ByteData,
+  bStart: number,
+  bStep: number,
+  out: ByteData,
+  outStart: number,
+  n: number,
+): void {
+  const { input1Offset, input2Offset, outputOffset, input2Sign, activationMin: lo, activationMax: hi } = d;
+  const { input1Multiplier, input1Shift, input2Multiplier, input2Shift, outputMultiplier, outputShift } = d;
+  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+    const scaled1 = multiplyByQuantizedMultiplier((a[ia] + input1Offset) << LEFT_SHIFT, input1Multiplier, input1Shift);
+    const scaled2 = multiplyByQuantizedMultiplier((b[ib] + input2Offset) << LEFT_SHIFT, input2Multiplier, input2Shift);
+    const sum = (scaled1 + input2Sign * scaled2) | 0;
+    const v = multiplyByQuantizedMultiplier(sum, outputMultiplier, outputShift) + outputOffset;
+    out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function addSubFloatRow(
+  d: AddSubData,
+  a: Float32Array,
+  aStart: number,
+  aStep: number,
+  b: Float32Array,
+  bStart: number,
+  bStep: number,
+  out: Float32Array,
+  outStart: number,
+  n: number,
+): void {
+  const { input2Sign, activationMin: lo, activationMax: hi } = d;
+  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+    // A double sum or difference of two floats, stored to float32, is the float32 result.
+    const v = a[ia] + input2Sign * b[ib];
+    out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+/** ADD's and SUB's eval. */
+export function evalAddSub(node: Node<ActivationOptions>, d: AddSubData): void {
+  const a = node.inputs[0]!;
+  const b = node.inputs[1]!;
+  const out = node.outputs[0];
+  if (d.dtype === 'float32') {
+    forEachBroadcastRow(d.plan, addSubFloatRow, d, a.float32(), b.float32(), out.float32());
+  } else {
+    forEachBroadcastRow(d.plan, addSubQuantizedRow, d, a.data as ByteData, b.data as ByteData, out.data as ByteData);
+  }
+}
+
+export const Add: OpKernel<ActivationOptions, AddSubData> = {
+  name: 'ADD',
+  code: BuiltinOperator.ADD,
+  optionsType: BuiltinOptionsType.AddOptions,
+  parseOptions: readActivationOptions,
+  prepare: (node) => prepareAddSub(node, 'ADD'),
+  eval: evalAddSub,
+};

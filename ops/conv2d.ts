@@ -1,0 +1,251 @@
+// CONV_2D: TFLM kernels/conv.cc + conv_common.cc, math of reference/integer_ops/conv.h (int8) and
+// reference/conv.h (uint8, float32).
+//
+// int8: per-channel or per-tensor int8 filter with zero points 0 (the filter offset is never applied), int32
+// bias. uint8 (TF1 quantization-aware models, which TFLM does not run): per-tensor, the filter has a zero
+// point, as in TFLite's built-in kernel. float32: float32 accumulation in TFLM's order.
+// Grouped convolution (filter depth a divisor of the input depth) is supported as in TFLM's reference.
+import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, Padding, type Conv2DOptions } from '../schema/tflite.js';
+import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
+import { windowGeometry } from '../src/padding.js';
+import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
+import {
+  floatActivationRange,
+  quantizedActivationRange,
+  type WeightedQuantization,
+  weightedQuantization,
+} from './conv-quantization.js';
+
+type QuantizedArray = Int8Array | Uint8Array;
+
+interface ConvGeometry {
+  batches: number;
+  inHeight: number;
+  inWidth: number;
+  inDepth: number;
+  filterHeight: number;
+  filterWidth: number;
+  /** Input channels per group: the filter's last dimension. */
+  filterDepth: number;
+  outHeight: number;
+  outWidth: number;
+  outDepth: number;
+  filtersPerGroup: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+interface QuantizedConvData extends ConvGeometry, WeightedQuantization {
+  kind: 'quantized';
+  /** TFLM's double rounding, or for int8 with `rounding: 'single'` the ruy single rounding TFLite uses. */
+  requantize: (x: number, multiplier: number, shift: number) => number;
+  min: number;
+  max: number;
+  /** Stands in for an absent bias. */
+  zeroBias: Int32Array;
+}
+
+interface FloatConvData extends ConvGeometry {
+  kind: 'float';
+  min: number;
+  max: number;
+  zeroBias: Float32Array;
+}
+
+type ConvData = QuantizedConvData | FloatConvData;
+
+export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
+  name: 'CONV_2D',
+  code: BuiltinOperator.CONV_2D,
+  optionsType: BuiltinOptionsType.Conv2DOptions,
+  parseOptions: readConv2DOptions,
+
+  prepare(node, context) {
+    checkArity(node, [2, 3], 1);
+    const opts = node.options;
+    const inputT = input(node, 0);
+    const filter = input(node, 1);
+    const bias = node.inputs[2] ?? null;
+    const outputT = output(node, 0);
+
+    check(inputT.shape.length === 4, () => `input must have rank 4, has shape [${inputT.shape}]`);
+    check(filter.shape.length === 4, () => `filter must have rank 4, has shape [${filter.shape}]`);
+    check(outputT.dtype === inputT.dtype, () => `output is ${outputT.dtype}, input is ${inputT.dtype}`);
+    check(
+      filter.dtype === inputT.dtype,
+      () => `filter is ${filter.dtype}, input is ${inputT.dtype} (hybrid and int4 filters are not supported)`,
+    );
+    check(opts.strideH > 0 && opts.strideW > 0, () => `strides must be positive, are ${opts.strideH}x${opts.strideW}`);
+    check(
+      opts.dilationH > 0 && opts.dilationW > 0,
+      () => `dilations must be positive, are ${opts.dilationH}x${opts.dilationW}`,
+    );
+    check(opts.padding === Padding.SAME || opts.padding === Padding.VALID, () => `unknown padding ${opts.padding}`);
+
+    const [batches, inHeight, inWidth, inDepth] = inputT.shape;
+    const [outDepth, filterHeight, filterWidth, filterDepth] = filter.shape;
+    check(
+      filterDepth > 0 && inDepth % filterDepth === 0,
+      () => `filter depth ${filterDepth} does not divide input depth ${inDepth}`,
+    );
+    const groups = inDepth / filterDepth;
+    check(outDepth % groups === 0, () => `${outDepth} filters cannot be split into ${groups} groups`);
+    const geometry = windowGeometry(
+      opts.padding, inHeight, inWidth, filterHeight, filterWidth, opts.strideH, opts.strideW, opts.dilationH,
+      opts.dilationW,
+    );
+    const expected = [batches, geometry.outHeight, geometry.outWidth, outDepth];
+    check(
+      outputT.shape.length === 4 && expected.every((d, i) => outputT.shape[i] === d),
+      () => `output shape is [${outputT.shape}], expected [${expected}]`,
+    );
+    if (bias) {
+      check(bias.size === outDepth, () => `bias has ${bias.size} elements, output has ${outDepth} channels`);
+    }
+
+    const shape: ConvGeometry = {
+      batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth,
+      outHeight: geometry.outHeight, outWidth: geometry.outWidth, outDepth,
+      filtersPerGroup: outDepth / groups,
+      strideH: opts.strideH, strideW: opts.strideW, dilationH: opts.dilationH, dilationW: opts.dilationW,
+      padTop: geometry.padTop, padLeft: geometry.padLeft,
+    };
+
+    switch (inputT.dtype) {
+      case 'float32':
+        check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
+        return { kind: 'float', ...shape, ...floatActivationRange(opts.activation), zeroBias: new Float32Array(outDepth) };
+      case 'int8':
+      case 'uint8':
+        return {
+          kind: 'quantized',
+          ...shape,
+          ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
+          ...quantizedActivationRange(opts.activation, outputT),
+          // TFLite's kernels/conv.cc sends every int8 CONV_2D, per-tensor filters included, to
+          // optimized_integer_ops::ConvPerChannel, whose per-row-multiplier gemm runs on ruy outside NEON
+          // (cpu_backend_gemm_gemmlowp.h): single rounding. Its uint8 CONV_2D goes through gemmlowp's
+          // output pipeline: double rounding, as TFLM.
+          requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier,
+          zeroBias: new Int32Array(outDepth),
+        };
+      default:
+        throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
+    }
+  },
+
+  eval(node, data) {
+    const inputT = node.inputs[0]!;
+    const filter = node.inputs[1]!;
+    const bias = node.inputs[2] ?? null;
+    const outputT = node.outputs[0];
+    if (data.kind === 'float') {
+      convFloat(inputT.float32(), filter.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data);
+    } else {
+      convQuantized(
+        inputT.data as QuantizedArray, filter.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
+        outputT.data as QuantizedArray, data,
+      );
+    }
+  },
+};
+
+// Taps that fall outside the input are skipped, never read: TFLM's "zero padding by omitting".
+
+function convQuantized(
+  inputData: QuantizedArray,
+  filterData: QuantizedArray,
+  biasData: Int32Array,
+  outputData: QuantizedArray,
+  d: QuantizedConvData,
+): void {
+  const {
+    batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth, outHeight, outWidth, outDepth,
+    filtersPerGroup, strideH, strideW, dilationH, dilationW, padTop, padLeft,
+    inputOffset, filterOffset, outputOffset, multipliers, shifts, requantize, min, max,
+  } = d;
+  const filterRowSize = filterWidth * filterDepth;
+  const filterSize = filterHeight * filterRowSize;
+  let out = 0;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const yOrigin = oy * strideH - padTop;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xOrigin = ox * strideW - padLeft;
+        for (let oc = 0; oc < outDepth; oc++) {
+          const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
+          // Exact in a double (each product is below 2^16 in magnitude); `| 0` below wraps the sum to
+          // int32 as TFLM's int32 accumulator would.
+          let acc = 0;
+          for (let fy = 0; fy < filterHeight; fy++) {
+            const y = yOrigin + fy * dilationH;
+            if (y < 0 || y >= inHeight) continue;
+            const rowBase = (b * inHeight + y) * inWidth;
+            const filterRow = oc * filterSize + fy * filterRowSize;
+            for (let fx = 0; fx < filterWidth; fx++) {
+              const x = xOrigin + fx * dilationW;
+              if (x < 0 || x >= inWidth) continue;
+              const i = (rowBase + x) * inDepth + channelBase;
+              const f = filterRow + fx * filterDepth;
+              for (let c = 0; c < filterDepth; c++) {
+                acc += (filterData[f + c] + filterOffset) * (inputData[i + c] + inputOffset);
+              }
+            }
+          }
+          const v = requantize((acc + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
+          outputData[out++] = v < min ? min : v > max ? max : v;
+        }
+      }
+    }
+  }
+}
+
+function convFloat(
+  inputData: Float32Array,
+  filterData: Float32Array,
+  biasData: Float32Array,
+  outputData: Float32Array,
+  d: FloatConvData,
+): void {
+  const {
+    batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth, outHeight, outWidth, outDepth,
+    filtersPerGroup, strideH, strideW, dilationH, dilationW, padTop, padLeft, min, max,
+  } = d;
+  const filterRowSize = filterWidth * filterDepth;
+  const filterSize = filterHeight * filterRowSize;
+  let out = 0;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const yOrigin = oy * strideH - padTop;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xOrigin = ox * strideW - padLeft;
+        for (let oc = 0; oc < outDepth; oc++) {
+          const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
+          // float32 arithmetic, rounded after every product and every sum, in TFLM's order.
+          let total = 0;
+          for (let fy = 0; fy < filterHeight; fy++) {
+            const y = yOrigin + fy * dilationH;
+            if (y < 0 || y >= inHeight) continue;
+            const rowBase = (b * inHeight + y) * inWidth;
+            const filterRow = oc * filterSize + fy * filterRowSize;
+            for (let fx = 0; fx < filterWidth; fx++) {
+              const x = xOrigin + fx * dilationW;
+              if (x < 0 || x >= inWidth) continue;
+              const i = (rowBase + x) * inDepth + channelBase;
+              const f = filterRow + fx * filterDepth;
+              for (let c = 0; c < filterDepth; c++) {
+                total = Math.fround(total + Math.fround(filterData[f + c] * inputData[i + c]));
+              }
+            }
+          }
+          const v = Math.fround(total + biasData[oc]);
+          outputData[out++] = v < min ? min : v > max ? max : v;
+        }
+      }
+    }
+  }
+}

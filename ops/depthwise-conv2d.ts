@@ -1,0 +1,253 @@
+// DEPTHWISE_CONV_2D: TFLM kernels/depthwise_conv.cc + depthwise_conv_common.cc, math of
+// reference/integer_ops/depthwise_conv.h (int8), reference/depthwiseconv_uint8.h and depthwiseconv_float.h.
+//
+// The filter is [1, H, W, input depth × depth multiplier]; output channel ic·multiplier + m reads input
+// channel ic. int8: per-channel (dimension 3) or per-tensor int8 filter with zero points 0. uint8: per-tensor,
+// the filter has a zero point, as in TFLite's built-in kernel. float32: float32 accumulation in TFLM's order.
+// Requantization is double rounding for every type: TFLM's reference kernels and TFLite's built-in depthwise
+// kernels (optimized_ops::DepthwiseConv without NEON) both call MultiplyByQuantizedMultiplier.
+import {
+  readDepthwiseConv2DOptions, BuiltinOperator, BuiltinOptionsType, Padding, type DepthwiseConv2DOptions,
+} from '../schema/tflite.js';
+import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
+import { windowGeometry } from '../src/padding.js';
+import { multiplyByQuantizedMultiplier } from '../src/quant.js';
+import {
+  floatActivationRange,
+  quantizedActivationRange,
+  type WeightedQuantization,
+  weightedQuantization,
+} from './conv-quantization.js';
+
+type QuantizedArray = Int8Array | Uint8Array;
+
+interface DepthwiseGeometry {
+  batches: number;
+  inHeight: number;
+  inWidth: number;
+  inDepth: number;
+  depthMultiplier: number;
+  filterHeight: number;
+  filterWidth: number;
+  outHeight: number;
+  outWidth: number;
+  outDepth: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+}
+
+interface QuantizedDepthwiseData extends DepthwiseGeometry, WeightedQuantization {
+  kind: 'quantized';
+  min: number;
+  max: number;
+  zeroBias: Int32Array;
+  /** One output pixel's accumulators, all channels: taps outer, channels inner, so reads are contiguous. */
+  accumulators: Int32Array;
+}
+
+interface FloatDepthwiseData extends DepthwiseGeometry {
+  kind: 'float';
+  min: number;
+  max: number;
+  zeroBias: Float32Array;
+  /** float32 storage rounds every partial sum to float32, as TFLM's `float total` does. */
+  accumulators: Float32Array;
+}
+
+type DepthwiseData = QuantizedDepthwiseData | FloatDepthwiseData;
+
+export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = {
+  name: 'DEPTHWISE_CONV_2D',
+  code: BuiltinOperator.DEPTHWISE_CONV_2D,
+  optionsType: BuiltinOptionsType.DepthwiseConv2DOptions,
+  parseOptions: readDepthwiseConv2DOptions,
+
+  prepare(node) {
+    checkArity(node, [2, 3], 1);
+    const opts = node.options;
+    const inputT = input(node, 0);
+    const filter = input(node, 1);
+    const bias = node.inputs[2] ?? null;
+    const outputT = output(node, 0);
+
+    check(inputT.shape.length === 4, () => `input must have rank 4, has shape [${inputT.shape}]`);
+    check(filter.shape.length === 4, () => `filter must have rank 4, has shape [${filter.shape}]`);
+    check(filter.shape[0] === 1, () => `filter shape must be [1, H, W, channels], is [${filter.shape}]`);
+    check(outputT.dtype === inputT.dtype, () => `output is ${outputT.dtype}, input is ${inputT.dtype}`);
+    check(
+      filter.dtype === inputT.dtype,
+      () => `filter is ${filter.dtype}, input is ${inputT.dtype} (hybrid and int4 filters are not supported)`,
+    );
+    check(opts.strideH > 0 && opts.strideW > 0, () => `strides must be positive, are ${opts.strideH}x${opts.strideW}`);
+    check(
+      opts.dilationH > 0 && opts.dilationW > 0,
+      () => `dilations must be positive, are ${opts.dilationH}x${opts.dilationW}`,
+    );
+    check(opts.padding === Padding.SAME || opts.padding === Padding.VALID, () => `unknown padding ${opts.padding}`);
+
+    const [batches, inHeight, inWidth, inDepth] = inputT.shape;
+    const [, filterHeight, filterWidth, outDepth] = filter.shape;
+    // The option is redundant with the shapes; TFLite's depthwise_conv.cc insists they agree.
+    check(
+      opts.depthMultiplier * inDepth === outDepth,
+      () => `depth multiplier ${opts.depthMultiplier} × input depth ${inDepth} is not the filter's ${outDepth} channels`,
+    );
+    const geometry = windowGeometry(
+      opts.padding, inHeight, inWidth, filterHeight, filterWidth, opts.strideH, opts.strideW, opts.dilationH,
+      opts.dilationW,
+    );
+    const expected = [batches, geometry.outHeight, geometry.outWidth, outDepth];
+    check(
+      outputT.shape.length === 4 && expected.every((d, i) => outputT.shape[i] === d),
+      () => `output shape is [${outputT.shape}], expected [${expected}]`,
+    );
+    if (bias) {
+      check(bias.size === outDepth, () => `bias has ${bias.size} elements, output has ${outDepth} channels`);
+    }
+
+    const shape: DepthwiseGeometry = {
+      batches, inHeight, inWidth, inDepth, depthMultiplier: opts.depthMultiplier, filterHeight, filterWidth,
+      outHeight: geometry.outHeight, outWidth: geometry.outWidth, outDepth,
+      strideH: opts.strideH, strideW: opts.strideW, dilationH: opts.dilationH, dilationW: opts.dilationW,
+      padTop: geometry.padTop, padLeft: geometry.padLeft,
+    };
+
+    switch (inputT.dtype) {
+      case 'float32':
+        check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
+        return {
+          kind: 'float',
+          ...shape,
+          ...floatActivationRange(opts.activation),
+          zeroBias: new Float32Array(outDepth),
+          accumulators: new Float32Array(outDepth),
+        };
+      case 'int8':
+      case 'uint8':
+        return {
+          kind: 'quantized',
+          ...shape,
+          ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
+          ...quantizedActivationRange(opts.activation, outputT),
+          zeroBias: new Int32Array(outDepth),
+          accumulators: new Int32Array(outDepth),
+        };
+      default:
+        throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
+    }
+  },
+
+  eval(node, data) {
+    const inputT = node.inputs[0]!;
+    const filter = node.inputs[1]!;
+    const bias = node.inputs[2] ?? null;
+    const outputT = node.outputs[0];
+    if (data.kind === 'float') {
+      depthwiseFloat(inputT.float32(), filter.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data);
+    } else {
+      depthwiseQuantized(
+        inputT.data as QuantizedArray, filter.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
+        outputT.data as QuantizedArray, data,
+      );
+    }
+  },
+};
+
+// Taps that fall outside the input are skipped, never read: TFLM's "zero padding by omitting". Each
+// channel still accumulates its taps in TFLM's (filter row, filter column) order.
+
+function depthwiseQuantized(
+  inputData: QuantizedArray,
+  filterData: QuantizedArray,
+  biasData: Int32Array,
+  outputData: QuantizedArray,
+  d: QuantizedDepthwiseData,
+): void {
+  const {
+    batches, inHeight, inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outHeight, outWidth, outDepth,
+    strideH, strideW, dilationH, dilationW, padTop, padLeft,
+    inputOffset, filterOffset, outputOffset, multipliers, shifts, min, max, accumulators: acc,
+  } = d;
+  let out = 0;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const yOrigin = oy * strideH - padTop;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xOrigin = ox * strideW - padLeft;
+        // Int32Array storage wraps every partial sum to int32, as TFLM's int32 accumulator does.
+        acc.fill(0);
+        for (let fy = 0; fy < filterHeight; fy++) {
+          const y = yOrigin + fy * dilationH;
+          if (y < 0 || y >= inHeight) continue;
+          const rowBase = (b * inHeight + y) * inWidth;
+          for (let fx = 0; fx < filterWidth; fx++) {
+            const x = xOrigin + fx * dilationW;
+            if (x < 0 || x >= inWidth) continue;
+            const i = (rowBase + x) * inDepth;
+            const f = (fy * filterWidth + fx) * outDepth;
+            let oc = 0;
+            for (let ic = 0; ic < inDepth; ic++) {
+              const value = inputData[i + ic] + inputOffset;
+              for (let m = 0; m < depthMultiplier; m++, oc++) {
+                acc[oc] += (filterData[f + oc] + filterOffset) * value;
+              }
+            }
+          }
+        }
+        for (let oc = 0; oc < outDepth; oc++) {
+          const v = multiplyByQuantizedMultiplier((acc[oc] + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
+          outputData[out++] = v < min ? min : v > max ? max : v;
+        }
+      }
+    }
+  }
+}
+
+function depthwiseFloat(
+  inputData: Float32Array,
+  filterData: Float32Array,
+  biasData: Float32Array,
+  outputData: Float32Array,
+  d: FloatDepthwiseData,
+): void {
+  const {
+    batches, inHeight, inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outHeight, outWidth, outDepth,
+    strideH, strideW, dilationH, dilationW, padTop, padLeft, min, max, accumulators: total,
+  } = d;
+  let out = 0;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const yOrigin = oy * strideH - padTop;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xOrigin = ox * strideW - padLeft;
+        total.fill(0);
+        for (let fy = 0; fy < filterHeight; fy++) {
+          const y = yOrigin + fy * dilationH;
+          if (y < 0 || y >= inHeight) continue;
+          const rowBase = (b * inHeight + y) * inWidth;
+          for (let fx = 0; fx < filterWidth; fx++) {
+            const x = xOrigin + fx * dilationW;
+            if (x < 0 || x >= inWidth) continue;
+            const i = (rowBase + x) * inDepth;
+            const f = (fy * filterWidth + fx) * outDepth;
+            let oc = 0;
+            for (let ic = 0; ic < inDepth; ic++) {
+              const value = inputData[i + ic];
+              for (let m = 0; m < depthMultiplier; m++, oc++) {
+                total[oc] += Math.fround(filterData[f + oc] * value);
+              }
+            }
+          }
+        }
+        for (let oc = 0; oc < outDepth; oc++) {
+          const v = Math.fround(total[oc] + biasData[oc]);
+          outputData[out++] = v < min ? min : v > max ? max : v;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// HARD_SWISH: out = x * relu6(x + 3) / 6.
+//
+// Quantized (TFLM hard_swish_common.cc + reference_ops/hard_swish.h for int8; TFLite activations.cc
+// HardSwishPrepare + optimized_ops::HardSwish for uint8, whose scalar code is the reference's): all in int16
+// fixed point. The input is lifted to a "hires" scale (x 2^7); one int16 multiplier takes it to the output
+// scale, another maps [-3, 3] onto the "relu-ish" factor in [0, 1]; their product is shifted to the output.
+// Both prepares derive the multipliers from float32 ratios of the scales. float32 follows TFLM's reference.
+import { BuiltinOperator } from '../schema/tflite.js';
+import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import {
+  quantizeMultiplier,
+  roundingDivideByPOTInt16,
+  saturatingRoundingDoublingHighMulInt16,
+  typeRange,
+} from '../src/quant.js';
+import { checkQuantized } from './conv-quantization.js';
+
+export interface HardSwishData {
+  readonly dtype: 'int8' | 'uint8' | 'float32';
+  /** Quantized only: HardSwishParams, and the output type's range. */
+  readonly inputZeroPoint: number;
+  readonly outputZeroPoint: number;
+  readonly outputMultiplier: number;
+  readonly outputExponent: number;
+  readonly reluishMultiplier: number;
+  readonly reluishExponent: number;
+  readonly outputMin: number;
+  readonly outputMax: number;
+}
+
+/** DownScaleInt32ToInt16Multiplier (common.h): a Q31 multiplier rounded to Q15. */
+function downScaleToInt16(multiplier: number): number {
+  return multiplier >= 2147483647 - 32768 ? 32767 : (multiplier + 32768) >> 16;
+}
+
+/** QuantizeMultiplier of a float32 ratio (widened to double), then DownScaleInt32ToInt16Multiplier. */
+function int16Multiplier(real: number): { multiplier: number; exponent: number } {
+  const q = quantizeMultiplier(real);
+  return { multiplier: downScaleToInt16(q.multiplier), exponent: q.shift };
+}
+
+function prepareHardSwish(node: Node<void>): HardSwishData {
+  checkArity(node, 1, 1);
+  const x = input(node, 0);
+  const y = output(node, 0);
+  const dtype = x.dtype;
+  check(
+    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
+    () => `input is ${dtype}; expected int8, uint8 or float32`,
+  );
+  check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
+  check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
+  if (dtype === 'float32') {
+    return {
+      dtype,
+      inputZeroPoint: 0,
+      outputZeroPoint: 0,
+      outputMultiplier: 0,
+      outputExponent: 0,
+      reluishMultiplier: 0,
+      reluishExponent: 0,
+      outputMin: 0,
+      outputMax: 0,
+    };
+  }
+  checkQuantized(x, 'input');
+  checkQuantized(y, 'output');
+  const hiresInputScale = Math.fround(x.scale / 128);
+  const reluishScale = 3 / 32768;
+  const out = int16Multiplier(Math.fround(hiresInputScale / y.scale));
+  check(
+    out.exponent <= 0,
+    () => `input scale ${x.scale} over output scale ${y.scale} is too large: the output multiplier needs a left shift`,
+  );
+  const reluish = int16Multiplier(Math.fround(hiresInputScale / reluishScale));
+  const range = typeRange(dtype);
+  return {
+    dtype,
+    inputZeroPoint: x.zeroPoint,
+    outputZeroPoint: y.zeroPoint,
+    outputMultiplier: out.multiplier,
+    outputExponent: out.exponent,
+    reluishMultiplier: reluish.multiplier,
+    reluishExponent: reluish.exponent,
+    outputMin: range.min,
+    outputMax: range.max,
+  };
+}
+
+/** SaturatingLeftShift (reference hard_swish.h): an int16 times 2^amount, saturated to int16. */
+function saturatingLeftShiftInt16(value: number, amount: number): number {
+  const shifted = value * 2 ** amount;
+  return shifted > 32767 ? 32767 : shifted < -32768 ? -32768 : shifted;
+}
+
+/**
+ * SaturatingDoublingHighMul (reference hard_swish.h): like the rounding version but truncating toward zero,
+ * which cancels the bias of the rounding multiplies before it.
+ */
+function saturatingDoublingHighMulInt16(a: number, b: number): number {
+  if (a === -32768 && b === -32768) return 32767;
+  return ((a * b) / 32768) | 0;
+}
+
+function hardSwishQuantized(d: HardSwishData, x: Int8Array | Uint8Array, y: Int8Array | Uint8Array): void {
+  const { inputZeroPoint, outputZeroPoint, outputMultiplier, outputExponent, reluishMultiplier, reluishExponent } = d;
+  const { outputMin, outputMax } = d;
+  for (let i = 0; i < x.length; i++) {
+    // 8-bit inputs minus their zero point fit 9 bits, so the 7-bit lift stays inside int16.
+    const hires = (x[i] - inputZeroPoint) * 128;
+    const preshiftOutputScale = saturatingRoundingDoublingHighMulInt16(hires, outputMultiplier);
+    // The relu-ish factor: x rescaled so that 3.0 maps to 32768 (saturating), left-shifting all but the last
+    // bit before the multiply so that any saturation happens in that last shift.
+    let reluish = hires;
+    if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, reluishExponent - 1);
+    reluish = saturatingRoundingDoublingHighMulInt16(reluish, reluishMultiplier);
+    if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, 1);
+    if (reluishExponent < 0) reluish = roundingDivideByPOTInt16(reluish, -reluishExponent);
+    // [-1, 1] to [0, 1].
+    reluish = (reluish + 32768) >> 1;
+    const preshiftOutput = saturatingDoublingHighMulInt16(reluish, preshiftOutputScale);
+    // output_value is int16 in the C++: adding the zero point wraps before the clamp.
+    const v = ((roundingDivideByPOTInt16(preshiftOutput, -outputExponent) + outputZeroPoint) << 16) >> 16;
+    y[i] = v < outputMin ? outputMin : v > outputMax ? outputMax : v;
+  }
+}
+
+/** TFLM's float HardSwish: in * min(6, max(0, in + 3)) / 6, each step in float32. */
+function hardSwishFloat(x: Float32Array, y: Float32Array): void {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    const relu6 = Math.min(6, Math.max(0, Math.fround(v + 3)));
+    y[i] = Math.fround(v * relu6) / 6;
+  }
+}
+
+function evalHardSwish(node: Node<void>, d: HardSwishData): void {
+  const x = node.inputs[0]!;
+  const y = node.outputs[0];
+  if (d.dtype === 'float32') hardSwishFloat(x.float32(), y.float32());
+  else hardSwishQuantized(d, x.data as Int8Array | Uint8Array, y.data as Int8Array | Uint8Array);
+}
+
+export const HardSwish: OpKernel<void, HardSwishData> = {
+  name: 'HARD_SWISH',
+  code: BuiltinOperator.HARD_SWISH,
+  parseOptions: () => undefined,
+  prepare: prepareHardSwish,
+  eval: evalHardSwish,
+};

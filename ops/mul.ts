@@ -1,0 +1,138 @@
+// MUL: out = in1 * in2, elementwise with broadcasting (a scalar constant of shape [] is common).
+//
+// Quantized (TFLM mul_common.cc + reference_integer_ops/mul.h for int8; TFLite's mul.cc + optimized_ops Mul
+// for uint8, whose scalar code is the same):
+//   out = MultiplyByQuantizedMultiplier((q_1 - zp_1) * (q_2 - zp_2), m) + zp_out,  m = s_1 * s_2 / s_out
+// The multiplier may exceed 1. TFLM computes it in double; TFLite's mul.cc multiplies and divides the float
+// scales in float32 and only widens the quotient to double.
+import { BuiltinOperator, BuiltinOptionsType, readActivationOptions, type ActivationOptions } from '../schema/tflite.js';
+import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
+import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { checkQuantized, floatActivationRange, quantizedActivationRange } from './conv-quantization.js';
+
+export interface MulData {
+  readonly plan: BroadcastPlan;
+  readonly dtype: 'int8' | 'uint8' | 'float32';
+  /** Quantized only: minus the input zero points, the output zero point, the multiplier. */
+  readonly input1Offset: number;
+  readonly input2Offset: number;
+  readonly outputOffset: number;
+  readonly multiplier: number;
+  readonly shift: number;
+  /** The fused activation's clamp, on the output's quantized or float values. */
+  readonly activationMin: number;
+  readonly activationMax: number;
+}
+
+type ByteData = Int8Array | Uint8Array;
+
+function prepareMul(node: Node<ActivationOptions>): MulData {
+  checkArity(node, 2, 1);
+  const in1 = input(node, 0);
+  const in2 = input(node, 1);
+  const out = output(node, 0);
+  const dtype = out.dtype;
+  check(
+    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
+    () => `output is ${dtype}; expected int8, uint8 or float32`,
+  );
+  check(
+    in1.dtype === dtype && in2.dtype === dtype,
+    () => `inputs are ${in1.dtype} and ${in2.dtype}, output is ${dtype}; all three must match`,
+  );
+  const plan = planBroadcast(in1, in2, out);
+  if (dtype === 'float32') {
+    const range = floatActivationRange(node.options.activation);
+    return {
+      plan,
+      dtype,
+      input1Offset: 0,
+      input2Offset: 0,
+      outputOffset: 0,
+      multiplier: 0,
+      shift: 0,
+      activationMin: range.min,
+      activationMax: range.max,
+    };
+  }
+  checkQuantized(in1, 'input 1');
+  checkQuantized(in2, 'input 2');
+  checkQuantized(out, 'output');
+  // A zero output scale makes the multiplier infinite: quantizeMultiplier gives 0, as TFLM does on x86.
+  const real =
+    dtype === 'int8' ? (in1.scale * in2.scale) / out.scale : Math.fround(Math.fround(in1.scale * in2.scale) / out.scale);
+  const { multiplier, shift } = quantizeMultiplier(real);
+  const range = quantizedActivationRange(node.options.activation, out);
+  return {
+    plan,
+    dtype,
+    input1Offset: -in1.zeroPoint,
+    input2Offset: -in2.zeroPoint,
+    outputOffset: out.zeroPoint,
+    multiplier,
+    shift,
+    activationMin: range.min,
+    activationMax: range.max,
+  };
+}
+
+function mulQuantizedRow(
+  d: MulData,
+  a: ByteData,
+  aStart: number,
+  aStep: number,
+  b: ByteData,
+  bStart: number,
+  bStep: number,
+  out: ByteData,
+  outStart: number,
+  n: number,
+): void {
+  const { input1Offset, input2Offset, outputOffset, multiplier, shift, activationMin: lo, activationMax: hi } = d;
+  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+    const product = (a[ia] + input1Offset) * (b[ib] + input2Offset);
+    const v = multiplyByQuantizedMultiplier(product, multiplier, shift) + outputOffset;
+    out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function mulFloatRow(
+  d: MulData,
+  a: Float32Array,
+  aStart: number,
+  aStep: number,
+  b: Float32Array,
+  bStart: number,
+  bStep: number,
+  out: Float32Array,
+  outStart: number,
+  n: number,
+): void {
+  const { activationMin: lo, activationMax: hi } = d;
+  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+    // The double product of two floats is exact; storing it rounds it once, as float32 multiplication does.
+    const v = a[ia] * b[ib];
+    out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
+  }
+}
+
+function evalMul(node: Node<ActivationOptions>, d: MulData): void {
+  const a = node.inputs[0]!;
+  const b = node.inputs[1]!;
+  const out = node.outputs[0];
+  if (d.dtype === 'float32') {
+    forEachBroadcastRow(d.plan, mulFloatRow, d, a.float32(), b.float32(), out.float32());
+  } else {
+    forEachBroadcastRow(d.plan, mulQuantizedRow, d, a.data as ByteData, b.data as ByteData, out.data as ByteData);
+  }
+}
+
+export const Mul: OpKernel<ActivationOptions, MulData> = {
+  name: 'MUL',
+  code: BuiltinOperator.MUL,
+  optionsType: BuiltinOptionsType.MulOptions,
+  parseOptions: readActivationOptions,
+  prepare: prepareMul,
+  eval: evalMul,
+};

@@ -1,0 +1,283 @@
+// Reads a .tflite flatbuffer into plain, validated structures. Everything a later stage relies on is checked
+// here, once, with an error that says what is wrong and where: offsets and vectors in bounds (the reader),
+// indices in range, shapes sane, constant data the size its shape and type say, every tensor produced before
+// it is read. Constant data stays a view into the file.
+import { FlatBuffer, type Table } from '../schema/flatbuffer.js';
+import { builtinOperatorName, BuiltinOperator, TENSOR_TYPE_NAMES, type DType } from '../schema/tflite.js';
+import { ModelFormatError } from './errors.js';
+import { ELEMENT_SIZE, type Quantization } from './tensor.js';
+
+/** The schema version TFLM accepts (TFLITE_SCHEMA_VERSION). */
+export const SCHEMA_VERSION = 3;
+/** Upper bound on any one tensor: larger shapes are corrupt or hostile, not models we can run. */
+export const MAX_TENSOR_BYTES = 2 ** 31 - 1;
+
+export interface ModelTensor {
+  index: number;
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** Shape with -1 for dimensions unknown at conversion; null when the file has none. */
+  shapeSignature: number[] | null;
+  buffer: number;
+  /** Constant data (a view into the file), or null for tensors computed at run time. */
+  data: Uint8Array | null;
+  isVariable: boolean;
+  quantization: Quantization | null;
+}
+
+export interface ModelOperator {
+  index: number;
+  /** BuiltinOperator value, or CUSTOM (32). */
+  code: number;
+  /** BuiltinOperator name, or the custom op's name. */
+  opName: string;
+  customCode: string | null;
+  version: number;
+  inputs: number[];
+  outputs: number[];
+  intermediates: number[];
+  builtinOptionsType: number;
+  builtinOptions: Table | null;
+  customOptions: Uint8Array | null;
+}
+
+export interface Subgraph {
+  index: number;
+  name: string;
+  tensors: ModelTensor[];
+  inputs: number[];
+  outputs: number[];
+  operators: ModelOperator[];
+}
+
+export interface OperatorCode {
+  code: number;
+  name: string;
+  customCode: string | null;
+  version: number;
+}
+
+export interface Signature {
+  key: string;
+  subgraphIndex: number;
+  inputs: { name: string; tensorIndex: number }[];
+  outputs: { name: string; tensorIndex: number }[];
+}
+
+export interface Model {
+  bytes: Uint8Array;
+  version: number;
+  description: string;
+  operatorCodes: OperatorCode[];
+  subgraphs: Subgraph[];
+  buffers: Uint8Array[];
+  metadata: { name: string; buffer: number; data: Uint8Array }[];
+  signatures: Signature[];
+}
+
+function fail(where: string, what: string): never {
+  throw new ModelFormatError(`${where}: ${what}`);
+}
+
+/** Parses and validates a model. Throws ModelFormatError naming the first problem found. */
+export function readModel(input: Uint8Array | ArrayBuffer): Model {
+  const bytes = input instanceof Uint8Array ? input : new Uint8Array(input);
+  if (bytes.length < 8) fail('file', `${bytes.length} bytes is too short to be a TFLite model`);
+  const fb = new FlatBuffer(bytes);
+  const identifier = fb.identifier();
+  if (identifier !== 'TFL3') {
+    fail('file', `identifier is ${JSON.stringify(identifier)}, expected "TFL3" (not a TFLite flatbuffer)`);
+  }
+  const root = fb.root('model');
+  const version = root.uint32(0);
+  if (version !== SCHEMA_VERSION) fail('model', `schema version ${version}, expected ${SCHEMA_VERSION}`);
+
+  const buffers = root.tables(4, 'buffers', (i) => `buffer ${i}`).map((t, i) => readBuffer(t, i, bytes));
+  const operatorCodes = root.tables(1, 'operator_codes', (i) => `operator code ${i}`).map(readOperatorCode);
+  const subgraphTables = root.tables(2, 'subgraphs', (i) => `subgraph ${i}`);
+  if (subgraphTables.length === 0) fail('model', 'has no subgraphs');
+  const subgraphs = subgraphTables.map((t, i) => readSubgraph(t, i, buffers, operatorCodes));
+
+  const metadata = root.tables(6, 'metadata', (i) => `metadata ${i}`).map((t, i) => {
+    const buffer = t.uint32(1);
+    if (buffer >= buffers.length) fail(`metadata ${i}`, `buffer ${buffer} out of range (model has ${buffers.length} buffers)`);
+    return { name: t.string(0, 'name') ?? '', buffer, data: buffers[buffer] };
+  });
+  const signatures = root.tables(7, 'signature_defs', (i) => `signature ${i}`).map((t, i) => readSignature(t, i, subgraphs));
+
+  return {
+    bytes,
+    version,
+    description: root.string(3, 'description') ?? '',
+    operatorCodes,
+    subgraphs,
+    buffers,
+    metadata,
+    signatures,
+  };
+}
+
+function readBuffer(t: Table, index: number, file: Uint8Array): Uint8Array {
+  const inline = t.bytes(0, 'data');
+  const offset = t.int64(1);
+  const size = t.int64(2);
+  // Models over 2 GB keep buffer data after the flatbuffer; offset counts from the start of the file.
+  if (offset > 1) {
+    if (offset + size > file.length) {
+      fail(`buffer ${index}`, `data at offset ${offset} size ${size} runs past the end of the ${file.length}-byte file`);
+    }
+    return file.subarray(offset, offset + size);
+  }
+  return inline ?? file.subarray(0, 0);
+}
+
+function readOperatorCode(t: Table, index: number): OperatorCode {
+  // Old files keep the op in the 1-byte deprecated field and leave builtin_code at 0 (ADD): take the larger.
+  const code = Math.max(t.int8(0), t.int32(3));
+  if (code < 0) fail(`operator code ${index}`, `negative builtin code ${code}`);
+  const customCode = t.string(1, 'custom_code');
+  return {
+    code,
+    name: code === BuiltinOperator.CUSTOM ? (customCode ?? 'CUSTOM') : builtinOperatorName(code),
+    customCode,
+    version: t.int32(2, 1),
+  };
+}
+
+function readSubgraph(t: Table, index: number, buffers: Uint8Array[], codes: OperatorCode[]): Subgraph {
+  const where = `subgraph ${index}`;
+  const tensors = t
+    .tables(0, 'tensors', (i) => `${where} tensor ${i}`)
+    .map((tt, i) => readTensor(tt, i, `${where} tensor ${i}`, buffers));
+  const tensorIndex = (value: number, what: string, optional: boolean) => {
+    if ((optional && value === -1) || (value >= 0 && value < tensors.length)) return value;
+    fail(`${where} ${what}`, `tensor ${value} out of range (subgraph has ${tensors.length} tensors)`);
+  };
+  const inputs = (t.int32s(1, 'inputs') ?? []).map((v, i) => tensorIndex(v, `input ${i}`, false));
+  const outputs = (t.int32s(2, 'outputs') ?? []).map((v, i) => tensorIndex(v, `output ${i}`, false));
+  const operators = t.tables(3, 'operators', (i) => `${where} operator ${i}`).map((ot, i) => {
+    const opWhere = `${where} operator ${i}`;
+    const opcodeIndex = ot.uint32(0);
+    if (opcodeIndex >= codes.length) {
+      fail(opWhere, `opcode index ${opcodeIndex} out of range (model has ${codes.length} operator codes)`);
+    }
+    const opcode = codes[opcodeIndex];
+    const builtinOptionsType = ot.uint8(3);
+    return {
+      index: i,
+      code: opcode.code,
+      opName: opcode.name,
+      customCode: opcode.customCode,
+      version: opcode.version,
+      inputs: (ot.int32s(1, 'inputs') ?? []).map((v, k) => tensorIndex(v, `operator ${i} (${opcode.name}) input ${k}`, true)),
+      outputs: (ot.int32s(2, 'outputs') ?? []).map((v, k) => tensorIndex(v, `operator ${i} (${opcode.name}) output ${k}`, false)),
+      intermediates: (ot.int32s(8, 'intermediates') ?? []).map((v, k) => tensorIndex(v, `operator ${i} intermediate ${k}`, false)),
+      builtinOptionsType,
+      builtinOptions: builtinOptionsType ? ot.table(4, `${opWhere} builtin options`) : null,
+      customOptions: ot.bytes(5, 'custom_options'),
+    };
+  });
+  const subgraph = { index, name: t.string(4, 'name') ?? '', tensors, inputs, outputs, operators };
+  checkDataflow(subgraph);
+  return subgraph;
+}
+
+function readTensor(t: Table, index: number, where: string, buffers: Uint8Array[]): ModelTensor {
+  const typeCode = t.int8(1);
+  const dtype = TENSOR_TYPE_NAMES[typeCode];
+  if (dtype === undefined) fail(where, `unknown tensor type ${typeCode}`);
+  const shape = t.int32s(0, 'shape') ?? [];
+  let elements = 1;
+  for (const d of shape) {
+    if (d < 0) fail(where, `shape [${shape.join(',')}] has a negative dimension`);
+    elements *= d;
+  }
+  const elementSize = ELEMENT_SIZE[dtype];
+  if (elementSize !== undefined && elements * elementSize > MAX_TENSOR_BYTES) {
+    fail(where, `shape [${shape.join(',')}] of ${dtype} needs ${elements * elementSize} bytes, more than ${MAX_TENSOR_BYTES}`);
+  }
+  const buffer = t.uint32(2);
+  if (buffer >= buffers.length) fail(where, `buffer ${buffer} out of range (model has ${buffers.length} buffers)`);
+  const raw = buffers[buffer];
+  const data = raw.length > 0 ? raw : null;
+  if (data && elementSize !== undefined && data.length !== elements * elementSize) {
+    fail(
+      where,
+      `constant data is ${data.length} bytes, but ${dtype}[${shape.join(',')}] needs ${elements * elementSize}`,
+    );
+  }
+  if (t.has(6)) fail(where, 'is sparse (sparsity parameters), which is not supported');
+  return {
+    index,
+    name: t.string(3, 'name') ?? '',
+    dtype,
+    shape,
+    shapeSignature: t.int32s(7, 'shape_signature'),
+    buffer,
+    data,
+    isVariable: t.bool(5),
+    quantization: readQuantization(t.table(4, `${where} quantization`), where),
+  };
+}
+
+function readQuantization(q: Table | null, where: string): Quantization | null {
+  if (!q) return null;
+  if (q.uint8(4) !== 0) fail(where, 'uses custom quantization details, which are not supported');
+  const scale = q.float32s(2, 'scale');
+  if (!scale || scale.length === 0) return null;
+  const zeroPoint = q.int64s(3, 'zero_point') ?? [];
+  if (zeroPoint.length !== scale.length && zeroPoint.length > 1) {
+    fail(where, `quantization has ${scale.length} scales but ${zeroPoint.length} zero points`);
+  }
+  for (const s of scale) {
+    if (!Number.isFinite(s) || s < 0) fail(where, `quantization scale ${s} is not a finite non-negative number`);
+  }
+  return {
+    scale,
+    zeroPoint: scale.length === zeroPoint.length ? zeroPoint : Array.from(scale, () => zeroPoint[0] ?? 0),
+    quantizedDimension: q.int32(6),
+  };
+}
+
+function readSignature(t: Table, index: number, subgraphs: Subgraph[]): Signature {
+  const where = `signature ${index}`;
+  const subgraphIndex = t.uint32(4);
+  if (subgraphIndex >= subgraphs.length) {
+    fail(where, `subgraph ${subgraphIndex} out of range (model has ${subgraphs.length} subgraphs)`);
+  }
+  const tensorCount = subgraphs[subgraphIndex].tensors.length;
+  const maps = (id: number, what: string) =>
+    t.tables(id, what, (i) => `${where} ${what} ${i}`).map((m, i) => {
+      const tensorIndex = m.uint32(1);
+      if (tensorIndex >= tensorCount) fail(`${where} ${what} ${i}`, `tensor ${tensorIndex} out of range`);
+      return { name: m.string(0, 'name') ?? '', tensorIndex };
+    });
+  return { key: t.string(2, 'signature_key') ?? '', subgraphIndex, inputs: maps(0, 'inputs'), outputs: maps(1, 'outputs') };
+}
+
+/** Every operator input must be a constant, a graph input, a variable, or the output of an earlier operator. */
+function checkDataflow(g: Subgraph): void {
+  const available = new Uint8Array(g.tensors.length);
+  for (const t of g.tensors) if (t.data || t.isVariable) available[t.index] = 1;
+  for (const i of g.inputs) available[i] = 1;
+  for (const op of g.operators) {
+    for (const i of op.inputs) {
+      if (i >= 0 && !available[i]) {
+        fail(
+          `subgraph ${g.index} operator ${op.index} (${op.opName})`,
+          `reads tensor ${i} (${g.tensors[i].name}) before any operator writes it`,
+        );
+      }
+    }
+    for (const o of op.outputs) {
+      if (g.tensors[o].data) {
+        fail(`subgraph ${g.index} operator ${op.index} (${op.opName})`, `writes tensor ${o}, which is a constant`);
+      }
+      available[o] = 1;
+    }
+  }
+  for (const o of g.outputs) {
+    if (!available[o]) fail(`subgraph ${g.index} output`, `tensor ${o} (${g.tensors[o].name}) is never written`);
+  }
+}
