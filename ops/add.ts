@@ -7,7 +7,12 @@
 //   out      = MultiplyByQuantizedMultiplierSmallerThanOneExp(scaled_1 ± scaled_2, m_out) + zp_out,
 //              m_out = 2 max(s_1, s_2) / (2^20 s_out)
 // SUB subtracts the rescaled second input; it does not negate its multiplier, whose rounding is not symmetric.
-import { BuiltinOperator, BuiltinOptionsType, readActivationOptions, type ActivationOptions } from '../schema/tflite.js';
+import {
+  BuiltinOperator,
+  BuiltinOptionsType,
+  readActivationOptions,
+  type ActivationOptions,
+} from '../schema/tflite.js';
 import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';

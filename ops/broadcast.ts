@@ -52,7 +52,8 @@ export function planBroadcast(a: Tensor, b: Tensor, output: Tensor): BroadcastPl
   check(shape, () => `input shapes ${a.describe()} and ${b.describe()} do not broadcast`);
   check(
     shape.length === output.shape.length && shape.every((d, i) => d === output.shape[i]),
-    () => `inputs ${a.describe()} and ${b.describe()} broadcast to [${shape.join(',')}], output is ${output.describe()}`,
+    () =>
+      `inputs ${a.describe()} and ${b.describe()} broadcast to [${shape.join(',')}], output is ${output.describe()}`,
   );
   const loops: Loop[] = [];
   let contiguousA = 1;
@@ -65,7 +66,11 @@ export function planBroadcast(a: Tensor, b: Tensor, output: Tensor): BroadcastPl
       const strideA = da === 1 ? 0 : contiguousA;
       const strideB = db === 1 ? 0 : contiguousB;
       const inner = loops[loops.length - 1];
-      if (inner && continues(inner.strideA, strideA, contiguousA) && continues(inner.strideB, strideB, contiguousB)) {
+      if (
+        inner &&
+        continues(inner.strideA, strideA, contiguousA) &&
+        continues(inner.strideB, strideB, contiguousB)
+      ) {
         inner.extent *= extent;
       } else {
         loops.push({ extent, strideA, strideB });

@@ -1,12 +1,11 @@
 // CONCATENATION: joins tensors along one axis. For each slice of the dims before the axis, each input's block
 // is copied in turn, so the kernel moves raw bytes whatever the element type.
 //
-// Quantized inputs whose scale or zero point differs from the output's are requantized, as TFLite's uint8
-// kernel does (reference_ops::ConcatenationWithScaling, in float: round(q * s + b) + output_zp with
-// s = input_scale * (1 / output_scale), b = -input_zp * s, then clamped). For int8 the reference runtimes do
-// not requantize: TFLM copies the bytes unchanged whatever the scales, and TFLite's Prepare rejects the node.
-// Converters always give int8 concatenation equal quantization, so the cases never meet in real models;
-// we apply the uint8 rule to int8 too rather than return numerically wrong values.
+// uint8 inputs whose scale or zero point differs from the output's are requantized, as TFLite's uint8 kernel
+// does (reference_ops::ConcatenationWithScaling, in float: round(q * s + b) + output_zp with
+// s = input_scale * (1 / output_scale), b = -input_zp * s, then clamped). int8 is copied unchanged whatever
+// the scales, as TFLM does (TFLite's Prepare rejects mismatched int8 instead); converters always give int8
+// concatenation equal quantization, so we follow the runtime whose outputs we reproduce.
 import {
   BuiltinOperator,
   BuiltinOptionsType,
@@ -63,14 +62,14 @@ function prepareConcatenation(node: Node<ConcatenationOptions>): ConcatenationDa
   );
 
   const inner = y.shape.slice(axis + 1).reduce((n, d) => n * d, 1);
-  const quantized = y.dtype === 'int8' || y.dtype === 'uint8';
-  const { min, max } = quantized ? typeRange(y.dtype as 'int8' | 'uint8') : { min: 0, max: 0 };
+  const rescales = y.dtype === 'uint8';
+  const { min, max } = rescales ? typeRange('uint8') : { min: 0, max: 0 };
   const inverseOutputScale = Math.fround(1 / y.scale);
   const scale = new Float32Array(inputs.length);
   const bias = new Float32Array(inputs.length);
   const requantize = new Uint8Array(inputs.length);
   inputs.forEach((t, i) => {
-    if (!quantized || (t.scale === y.scale && t.zeroPoint === y.zeroPoint)) return;
+    if (!rescales || (t.scale === y.scale && t.zeroPoint === y.zeroPoint)) return;
     requantize[i] = 1;
     scale[i] = t.scale * inverseOutputScale;
     bias[i] = -t.zeroPoint * scale[i];
@@ -89,7 +88,7 @@ function prepareConcatenation(node: Node<ConcatenationOptions>): ConcatenationDa
 
 function concatenate(d: ConcatenationData, node: Node<ConcatenationOptions>): void {
   const y = node.outputs[0].bytes;
-  const yValues = node.outputs[0].data as Int8Array | Uint8Array;
+  const yValues = node.outputs[0].data as Uint8Array;
   const { blockBytes, requantize, outputZeroPoint, min, max } = d;
   let to = 0;
   for (let k = 0; k < d.outer; k++) {
@@ -98,8 +97,8 @@ function concatenate(d: ConcatenationData, node: Node<ConcatenationOptions>): vo
       const x = node.inputs[i]!;
       const from = k * block;
       if (requantize[i]) {
-        // Elements are bytes here (int8/uint8), so byte offsets are element offsets.
-        const xValues = x.data as Int8Array | Uint8Array;
+        // Elements are bytes here (uint8), so byte offsets are element offsets.
+        const xValues = x.data as Uint8Array;
         const scale = d.scale[i];
         const bias = d.bias[i];
         for (let j = 0; j < block; j++) {

@@ -5,7 +5,12 @@
 //   out = MultiplyByQuantizedMultiplier((q_1 - zp_1) * (q_2 - zp_2), m) + zp_out,  m = s_1 * s_2 / s_out
 // The multiplier may exceed 1. TFLM computes it in double; TFLite's mul.cc multiplies and divides the float
 // scales in float32 and only widens the quotient to double.
-import { BuiltinOperator, BuiltinOptionsType, readActivationOptions, type ActivationOptions } from '../schema/tflite.js';
+import {
+  BuiltinOperator,
+  BuiltinOptionsType,
+  readActivationOptions,
+  type ActivationOptions,
+} from '../schema/tflite.js';
 import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
 import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
@@ -61,7 +66,9 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
   checkQuantized(out, 'output');
   // A zero output scale makes the multiplier infinite: quantizeMultiplier gives 0, as TFLM does on x86.
   const real =
-    dtype === 'int8' ? (in1.scale * in2.scale) / out.scale : Math.fround(Math.fround(in1.scale * in2.scale) / out.scale);
+    dtype === 'int8'
+      ? (in1.scale * in2.scale) / out.scale
+      : Math.fround(Math.fround(in1.scale * in2.scale) / out.scale);
   const { multiplier, shift } = quantizeMultiplier(real);
   const range = quantizedActivationRange(node.options.activation, out);
   return {

@@ -20,7 +20,15 @@ import { checkQuantized } from './conv-quantization.js';
 type QuantizedData = Int8Array | Uint8Array | Int16Array;
 
 /** The requantizations TFLM or TFLite's built-in kernel runs, as "input>output". */
-const REQUANTIZATIONS = new Set(['int8>int8', 'int8>uint8', 'int8>int16', 'uint8>int8', 'uint8>uint8', 'int16>int8', 'int16>int16']);
+const REQUANTIZATIONS = new Set([
+  'int8>int8',
+  'int8>uint8',
+  'int8>int16',
+  'uint8>int8',
+  'uint8>uint8',
+  'int16>int8',
+  'int16>int16',
+]);
 
 export interface QuantizeData {
   /** Whether the input is float32 (quantize) rather than quantized (requantize). */

@@ -8,7 +8,12 @@
 // float32 follows TFLM's ReluFloat / Relu6Float.
 import { BuiltinOperator } from '../schema/tflite.js';
 import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
-import { multiplyByQuantizedMultiplier, quantizeMultiplier, roundHalfAwayFromZero, truncateToInt32 } from '../src/quant.js';
+import {
+  multiplyByQuantizedMultiplier,
+  quantizeMultiplier,
+  roundHalfAwayFromZero,
+  truncateToInt32,
+} from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 import { checkQuantized } from './conv-quantization.js';
 
@@ -55,7 +60,8 @@ function prepareRelu(node: Node<void>, six: boolean): ReluData {
   }
   const { min, max } = dtype === 'int8' ? { min: -128, max: 127 } : { min: 0, max: 255 };
   // TFLM divides the scales in double, TFLite in float32.
-  const { multiplier, shift } = quantizeMultiplier(dtype === 'int8' ? x.scale / y.scale : Math.fround(x.scale / y.scale));
+  const ratio = dtype === 'int8' ? x.scale / y.scale : Math.fround(x.scale / y.scale);
+  const { multiplier, shift } = quantizeMultiplier(ratio);
   return {
     dtype,
     requantize: true,

@@ -1,5 +1,10 @@
 // SUB: out = in1 - in2 with broadcasting; ADD's arithmetic with the rescaled second input subtracted (see add.ts).
-import { BuiltinOperator, BuiltinOptionsType, readActivationOptions, type ActivationOptions } from '../schema/tflite.js';
+import {
+  BuiltinOperator,
+  BuiltinOptionsType,
+  readActivationOptions,
+  type ActivationOptions,
+} from '../schema/tflite.js';
 import type { OpKernel } from '../src/op.js';
 import { evalAddSub, prepareAddSub, type AddSubData } from './add.js';
 

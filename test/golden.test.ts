@@ -42,6 +42,9 @@ describe('bit-exact with TFLM reference kernels', () => {
           );
         }
       }
+      // Then every preserved tensor, constants and inputs included.
+      const differing = [...golden].filter(([i, bytes]) => diffSummary(interpreter.tensors[i].bytes, bytes, false) !== 'identical');
+      expect(differing.map(([i]) => i)).toEqual([]);
     });
   }
 });
@@ -59,8 +62,8 @@ describe('bit-exact with TFLite built-in kernels on the models TFLM does not run
   }
 });
 
-describe("--rounding single reproduces TFLite's built-in per-channel convolution", () => {
-  for (const model of ['tf2_mobilenet_v2_1.0_224_ptq.tflite', 'person_detect.tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite']) {
+describe("--rounding single reproduces TFLite's built-in int8 convolution", () => {
+  for (const model of ['tf2_mobilenet_v2_1.0_224_ptq.tflite', 'person_detect.tflite']) {
     it(model, () => {
       const interpreter = runModel(model, 'single');
       expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
@@ -68,4 +71,13 @@ describe("--rounding single reproduces TFLite's built-in per-channel convolution
       );
     });
   }
+
+  it('mobilenet_v2_quantized_1x3x224x224: the known remaining divergence, within 1 LSB', () => {
+    // TFLite's built-in int8 MEAN is not TFLM's (README, "Rounding, per op"). This pins the measured state so a
+    // change in it, for better or worse, is seen: 185 of 1000 outputs differ, none by more than 1.
+    const interpreter = runModel('mobilenet_v2_quantized_1x3x224x224.tflite', 'single');
+    expect(outputDiffs(interpreter, goldenOutputs('tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite'))).toEqual([
+      'out0: 185 of 1000 differ (max 1, first at 8)',
+    ]);
+  });
 });
