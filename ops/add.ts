@@ -7,17 +7,19 @@
 //   out      = MultiplyByQuantizedMultiplierSmallerThanOneExp(scaled_1 ± scaled_2, m_out) + zp_out,
 //              m_out = 2 max(s_1, s_2) / (2^20 s_out)
 // SUB subtracts the rescaled second input; it does not negate its multiplier, whose rounding is not symmetric.
+// scaled_i depends on one input byte only, so prepare tabulates it; eval does the output multiply alone.
 import {
   BuiltinOperator,
   BuiltinOptionsType,
   readActivationOptions,
   type ActivationOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
-import { checkQuantized, floatActivationRange, quantizedActivationRange } from './conv-quantization.js';
+import { perByteTable } from './byte-table.js';
+import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 /** Bits the quantized inputs are shifted left by before rescaling, for 8-bit types. */
 const LEFT_SHIFT = 20;
@@ -27,22 +29,21 @@ export interface AddSubData {
   readonly dtype: 'int8' | 'uint8' | 'float32';
   /** 1 for ADD, -1 for SUB: the sign the (rescaled) second input enters the sum with. */
   readonly input2Sign: number;
-  /** Quantized only: minus the input zero points, the output zero point, the three multipliers. */
-  readonly input1Offset: number;
-  readonly input2Offset: number;
-  readonly outputOffset: number;
+  /** Quantized only: the three multipliers, and the output zero point. */
   readonly input1Multiplier: number;
   readonly input1Shift: number;
   readonly input2Multiplier: number;
   readonly input2Shift: number;
   readonly outputMultiplier: number;
   readonly outputShift: number;
+  readonly outputOffset: number;
+  /** Quantized only: scaled_1 and scaled_2 for each raw input byte. */
+  readonly input1Scaled: Int32Array;
+  readonly input2Scaled: Int32Array;
   /** The fused activation's clamp, on the output's quantized or float values. */
   readonly activationMin: number;
   readonly activationMax: number;
 }
-
-type ByteData = Int8Array | Uint8Array;
 
 /**
  * QuantizeMultiplierSmallerThanOneExp (quantization_util.cc): TFLM and TFLite abort unless the multiplier
@@ -52,6 +53,12 @@ function multiplierBelowOne(real: number, what: string): QuantizedMultiplier {
   const q = quantizeMultiplier(real);
   check(real > 0 && real < 1 && q.shift <= 0, () => `${what} multiplier is ${real}; it must lie in (0, 1)`);
   return q;
+}
+
+/** scaled = MultiplyByQuantizedMultiplierSmallerThanOneExp((q - zp) << 20, m) for every input byte. */
+function scaledPerByte(dtype: 'int8' | 'uint8', zeroPoint: number, m: QuantizedMultiplier): Int32Array {
+  const { multiplier, shift } = m;
+  return perByteTable(dtype, (q) => multiplyByQuantizedMultiplier((q - zeroPoint) << LEFT_SHIFT, multiplier, shift));
 }
 
 function quantizedParameters(
@@ -75,31 +82,32 @@ function quantizedParameters(
     `with ${scales}, the output`,
   );
   const range = quantizedActivationRange(activation, out);
+  const dtype = out.dtype as 'int8' | 'uint8';
   return {
-    input1Offset: -in1.zeroPoint,
-    input2Offset: -in2.zeroPoint,
-    outputOffset: out.zeroPoint,
     input1Multiplier: m1.multiplier,
     input1Shift: m1.shift,
     input2Multiplier: m2.multiplier,
     input2Shift: m2.shift,
     outputMultiplier: mOut.multiplier,
     outputShift: mOut.shift,
+    outputOffset: out.zeroPoint,
+    input1Scaled: scaledPerByte(dtype, in1.zeroPoint, m1),
+    input2Scaled: scaledPerByte(dtype, in2.zeroPoint, m2),
     activationMin: range.min,
     activationMax: range.max,
   };
 }
 
 const NOT_QUANTIZED = {
-  input1Offset: 0,
-  input2Offset: 0,
-  outputOffset: 0,
   input1Multiplier: 0,
   input1Shift: 0,
   input2Multiplier: 0,
   input2Shift: 0,
   outputMultiplier: 0,
   outputShift: 0,
+  outputOffset: 0,
+  input1Scaled: new Int32Array(0),
+  input2Scaled: new Int32Array(0),
 };
 
 /** ADD's and SUB's prepare: types, the broadcast, and the multipliers of the quantized form. */
@@ -126,24 +134,23 @@ export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 
   return { plan, dtype, input2Sign, ...quantizedParameters(operation, in1, in2, out, node.options.activation) };
 }
 
+/** One output row over raw bytes: the tabulated scaled inputs, summed, rescaled once and clamped. */
 function addSubQuantizedRow(
   d: AddSubData,
-  a: ByteData,
+  a: Uint8Array,
   aStart: number,
   aStep: number,
-  b: ByteData,
+  b: Uint8Array,
   bStart: number,
   bStep: number,
-  out: ByteData,
+  out: Uint8Array,
   outStart: number,
   n: number,
 ): void {
-  const { input1Offset, input2Offset, outputOffset, input2Sign, activationMin: lo, activationMax: hi } = d;
-  const { input1Multiplier, input1Shift, input2Multiplier, input2Shift, outputMultiplier, outputShift } = d;
+  const { input1Scaled, input2Scaled, input2Sign, outputMultiplier, outputShift, outputOffset } = d;
+  const { activationMin: lo, activationMax: hi } = d;
   for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
-    const scaled1 = multiplyByQuantizedMultiplier((a[ia] + input1Offset) << LEFT_SHIFT, input1Multiplier, input1Shift);
-    const scaled2 = multiplyByQuantizedMultiplier((b[ib] + input2Offset) << LEFT_SHIFT, input2Multiplier, input2Shift);
-    const sum = (scaled1 + input2Sign * scaled2) | 0;
+    const sum = (input1Scaled[a[ia]] + input2Sign * input2Scaled[b[ib]]) | 0;
     const v = multiplyByQuantizedMultiplier(sum, outputMultiplier, outputShift) + outputOffset;
     out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
   }
@@ -177,7 +184,7 @@ export function evalAddSub(node: Node<ActivationOptions>, d: AddSubData): void {
   if (d.dtype === 'float32') {
     forEachBroadcastRow(d.plan, addSubFloatRow, d, a.float32(), b.float32(), out.float32());
   } else {
-    forEachBroadcastRow(d.plan, addSubQuantizedRow, d, a.data as ByteData, b.data as ByteData, out.data as ByteData);
+    forEachBroadcastRow(d.plan, addSubQuantizedRow, d, a.bytes, b.bytes, out.bytes);
   }
 }
 

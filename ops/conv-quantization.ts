@@ -1,39 +1,13 @@
 // What CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED compute alike in prepare: the requantization
 // multipliers (TFLite kernel_util.cc: PopulateConvolutionQuantizationParams, GetQuantizedConvolutionMultipler).
-// Also the checks every quantized op makes in prepare: operands carry quantization, and the clamp of the
-// fused activation (CalculateActivationRange, CalculateActivationRangeQuantized).
-import { check } from '../src/op.js';
-import { activationRangeFloat, activationRangeQuantized, FusedActivation, quantizeMultiplier } from '../src/quant.js';
+import { check, checkQuantized } from '../src/op.js';
+import { quantizeMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** One Q31 multiplier and exponent per output channel; a per-tensor multiplier is repeated in every slot. */
 export interface ChannelMultipliers {
   multipliers: Int32Array;
   shifts: Int32Array;
-}
-
-const ACTIVATION_NAMES = ['NONE', 'RELU', 'RELU_N1_TO_1', 'RELU6', 'TANH', 'SIGN_BIT'];
-
-function activationName(activation: number): string {
-  return ACTIVATION_NAMES[activation] ?? `activation ${activation}`;
-}
-
-/** The real values a fused activation clamps to, which CalculateActivationRangeQuantized quantizes. */
-const ACTIVATION_BOUNDS: Partial<Record<number, number[]>> = {
-  [FusedActivation.RELU]: [0],
-  [FusedActivation.RELU6]: [0, 6],
-  [FusedActivation.RELU_N1_TO_1]: [-1, 1],
-};
-
-/** FLT_MAX: CalculateActivationRange's "no clamp" is numeric_limits<float>::max(), not infinity. */
-const FLOAT32_MAX = 3.4028234663852886e38;
-
-/** Throws unless `t` carries at least one scale, as quantized kernels require of every operand. */
-export function checkQuantized(t: Tensor, role: string): void {
-  check(
-    t.quantization !== null && t.quantization.scale.length > 0,
-    `${role} is ${t.dtype} but has no quantization parameters`,
-  );
 }
 
 /**
@@ -140,33 +114,4 @@ export function weightedQuantization(
     return { ...offsets, filterOffset: 0, ...perChannelMultipliers(input, filter, output, channels) };
   }
   return { ...offsets, filterOffset: -filter.zeroPoint, ...perTensorMultiplier(input, filter, bias, output, channels) };
-}
-
-/**
- * CalculateActivationRangeQuantized (kernel_util.cc) with its failure: TFLite rejects a fused activation
- * whose bounds do not quantize to an int32 (a zero or tiny output scale).
- */
-export function quantizedActivationRange(activation: number, output: Tensor): { min: number; max: number } {
-  const type = output.dtype;
-  check(
-    type === 'int8' || type === 'uint8' || type === 'int16',
-    () => `output is ${type}, expected int8, uint8 or int16`,
-  );
-  for (const bound of ACTIVATION_BOUNDS[activation] ?? []) {
-    const q = Math.fround(bound / output.scale);
-    check(
-      Math.abs(q) <= 2 ** 31,
-      () => `fused ${activationName(activation)} cannot be quantized with output scale ${output.scale}`,
-    );
-  }
-  const range = activationRangeQuantized(activation, type, output.scale, output.zeroPoint);
-  check(range, () => `fused activation ${activationName(activation)} is not supported`);
-  return range;
-}
-
-/** CalculateActivationRange for float kernels: the clamp never reaches infinity, it stops at ±FLT_MAX. */
-export function floatActivationRange(activation: number): { min: number; max: number } {
-  const range = activationRangeFloat(activation);
-  check(range, () => `fused activation ${activationName(activation)} is not supported`);
-  return { min: Math.max(range.min, -FLOAT32_MAX), max: Math.min(range.max, FLOAT32_MAX) };
 }

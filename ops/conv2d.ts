@@ -9,12 +9,8 @@ import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, Padding, type C
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
 import { windowGeometry } from '../src/padding.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
-import {
-  floatActivationRange,
-  quantizedActivationRange,
-  type WeightedQuantization,
-  weightedQuantization,
-} from './conv-quantization.js';
+import { type WeightedQuantization, weightedQuantization } from './conv-quantization.js';
+import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 type QuantizedArray = Int8Array | Uint8Array;
 

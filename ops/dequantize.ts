@@ -2,8 +2,7 @@
 // TFLM's reference_ops::Dequantize computes it (TFLite's optimized kernel does the same for uint8). The double
 // product of a float scale and a small integer is exact, so the float32 store rounds it once.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
-import { checkQuantized } from './conv-quantization.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 
 export interface DequantizeData {
   readonly scale: number;

@@ -4,28 +4,34 @@
 // HardSwishPrepare + optimized_ops::HardSwish for uint8, whose scalar code is the reference's): all in int16
 // fixed point. The input is lifted to a "hires" scale (x 2^7); one int16 multiplier takes it to the output
 // scale, another maps [-3, 3] onto the "relu-ish" factor in [0, 1]; their product is shifted to the output.
-// Both prepares derive the multipliers from float32 ratios of the scales. float32 follows TFLM's reference.
+// Both prepares derive the multipliers from float32 ratios of the scales. The output depends on the input
+// byte alone, so prepare runs that arithmetic once per byte and eval looks it up. float32 follows TFLM's
+// reference.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import {
   quantizeMultiplier,
   roundingDivideByPOTInt16,
   saturatingRoundingDoublingHighMulInt16,
   typeRange,
 } from '../src/quant.js';
-import { checkQuantized } from './conv-quantization.js';
+import { lookUpBytes, perByteTable } from './byte-table.js';
 
-export interface HardSwishData {
-  readonly dtype: 'int8' | 'uint8' | 'float32';
-  /** Quantized only: HardSwishParams, and the output type's range. */
+/** TFLite's HardSwishParams: zero points, and the int16 multipliers with their exponents. */
+export interface HardSwishParams {
   readonly inputZeroPoint: number;
   readonly outputZeroPoint: number;
   readonly outputMultiplier: number;
   readonly outputExponent: number;
   readonly reluishMultiplier: number;
   readonly reluishExponent: number;
-  readonly outputMin: number;
-  readonly outputMax: number;
+}
+
+export interface HardSwishData {
+  readonly dtype: 'int8' | 'uint8' | 'float32';
+  /** Quantized only: the parameters, and the output for each raw input byte. */
+  readonly params: HardSwishParams | null;
+  readonly table: Int32Array;
 }
 
 /** DownScaleInt32ToInt16Multiplier (common.h): a Q31 multiplier rounded to Q15. */
@@ -50,19 +56,7 @@ function prepareHardSwish(node: Node<void>): HardSwishData {
   );
   check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
   check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
-  if (dtype === 'float32') {
-    return {
-      dtype,
-      inputZeroPoint: 0,
-      outputZeroPoint: 0,
-      outputMultiplier: 0,
-      outputExponent: 0,
-      reluishMultiplier: 0,
-      reluishExponent: 0,
-      outputMin: 0,
-      outputMax: 0,
-    };
-  }
+  if (dtype === 'float32') return { dtype, params: null, table: new Int32Array(0) };
   checkQuantized(x, 'input');
   checkQuantized(y, 'output');
   const hiresInputScale = Math.fround(x.scale / 128);
@@ -73,17 +67,19 @@ function prepareHardSwish(node: Node<void>): HardSwishData {
     () => `input scale ${x.scale} over output scale ${y.scale} is too large: the output multiplier needs a left shift`,
   );
   const reluish = int16Multiplier(Math.fround(hiresInputScale / reluishScale));
-  const range = typeRange(dtype);
-  return {
-    dtype,
+  const params = {
     inputZeroPoint: x.zeroPoint,
     outputZeroPoint: y.zeroPoint,
     outputMultiplier: out.multiplier,
     outputExponent: out.exponent,
     reluishMultiplier: reluish.multiplier,
     reluishExponent: reluish.exponent,
-    outputMin: range.min,
-    outputMax: range.max,
+  };
+  const { min, max } = typeRange(dtype);
+  return {
+    dtype,
+    params,
+    table: perByteTable(dtype, (q) => Math.min(max, Math.max(min, hardSwishFixedPoint(params, q)))),
   };
 }
 
@@ -102,27 +98,24 @@ function saturatingDoublingHighMulInt16(a: number, b: number): number {
   return ((a * b) / 32768) | 0;
 }
 
-function hardSwishQuantized(d: HardSwishData, x: Int8Array | Uint8Array, y: Int8Array | Uint8Array): void {
-  const { inputZeroPoint, outputZeroPoint, outputMultiplier, outputExponent, reluishMultiplier, reluishExponent } = d;
-  const { outputMin, outputMax } = d;
-  for (let i = 0; i < x.length; i++) {
-    // 8-bit inputs minus their zero point fit 9 bits, so the 7-bit lift stays inside int16.
-    const hires = (x[i] - inputZeroPoint) * 128;
-    const preshiftOutputScale = saturatingRoundingDoublingHighMulInt16(hires, outputMultiplier);
-    // The relu-ish factor: x rescaled so that 3.0 maps to 32768 (saturating), left-shifting all but the last
-    // bit before the multiply so that any saturation happens in that last shift.
-    let reluish = hires;
-    if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, reluishExponent - 1);
-    reluish = saturatingRoundingDoublingHighMulInt16(reluish, reluishMultiplier);
-    if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, 1);
-    if (reluishExponent < 0) reluish = roundingDivideByPOTInt16(reluish, -reluishExponent);
-    // [-1, 1] to [0, 1].
-    reluish = (reluish + 32768) >> 1;
-    const preshiftOutput = saturatingDoublingHighMulInt16(reluish, preshiftOutputScale);
-    // output_value is int16 in the C++: adding the zero point wraps before the clamp.
-    const v = ((roundingDivideByPOTInt16(preshiftOutput, -outputExponent) + outputZeroPoint) << 16) >> 16;
-    y[i] = v < outputMin ? outputMin : v > outputMax ? outputMax : v;
-  }
+/** reference_ops::HardSwish for one quantized value, before the final clamp to the output type. */
+function hardSwishFixedPoint(p: HardSwishParams, q: number): number {
+  const { inputZeroPoint, outputZeroPoint, outputMultiplier, outputExponent, reluishMultiplier, reluishExponent } = p;
+  // 8-bit inputs minus their zero point fit 9 bits, so the 7-bit lift stays inside int16.
+  const hires = (q - inputZeroPoint) * 128;
+  const preshiftOutputScale = saturatingRoundingDoublingHighMulInt16(hires, outputMultiplier);
+  // The relu-ish factor: x rescaled so that 3.0 maps to 32768 (saturating), left-shifting all but the last
+  // bit before the multiply so that any saturation happens in that last shift.
+  let reluish = hires;
+  if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, reluishExponent - 1);
+  reluish = saturatingRoundingDoublingHighMulInt16(reluish, reluishMultiplier);
+  if (reluishExponent > 0) reluish = saturatingLeftShiftInt16(reluish, 1);
+  if (reluishExponent < 0) reluish = roundingDivideByPOTInt16(reluish, -reluishExponent);
+  // [-1, 1] to [0, 1].
+  reluish = (reluish + 32768) >> 1;
+  const preshiftOutput = saturatingDoublingHighMulInt16(reluish, preshiftOutputScale);
+  // output_value is int16 in the C++: adding the zero point wraps.
+  return ((roundingDivideByPOTInt16(preshiftOutput, -outputExponent) + outputZeroPoint) << 16) >> 16;
 }
 
 /** TFLM's float HardSwish: in * min(6, max(0, in + 3)) / 6, each step in float32. */
@@ -138,7 +131,7 @@ function evalHardSwish(node: Node<void>, d: HardSwishData): void {
   const x = node.inputs[0]!;
   const y = node.outputs[0];
   if (d.dtype === 'float32') hardSwishFloat(x.float32(), y.float32());
-  else hardSwishQuantized(d, x.data as Int8Array | Uint8Array, y.data as Int8Array | Uint8Array);
+  else lookUpBytes(d.table, x.bytes, y.bytes);
 }
 
 export const HardSwish: OpKernel<void, HardSwishData> = {

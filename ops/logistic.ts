@@ -3,9 +3,10 @@
 // int8 follows TFLM (logistic_common.cc, reference_integer_ops/logistic.h): the input is rescaled to Q4.27
 // and run through gemmlowp's fixed-point logistic; inputs beyond the range radius saturate. uint8 follows
 // TFLite's built-in kernel (activations.cc, kGenericOptimized): a 256-entry table filled in float32 at
-// prepare (LUTPopulate in common.h) and looked up at eval. float32 follows TFLM's reference_ops::Logistic.
+// prepare (LUTPopulate in common.h). Either way the output depends on the input byte alone, so prepare
+// tabulates it and eval looks it up. float32 follows TFLM's reference_ops::Logistic.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import {
   calculateInputRadius,
   frexp,
@@ -15,20 +16,20 @@ import {
   roundingDivideByPOT,
   truncateToInt32,
 } from '../src/quant.js';
-import { checkQuantized } from './conv-quantization.js';
+import type { Tensor } from '../src/tensor.js';
+import { lookUpBytes, perByteTable } from './byte-table.js';
 
 /** Integer bits of the fixed-point input to gemmlowp's logistic. */
 const INPUT_INTEGER_BITS = 4;
 
 export interface LogisticData {
   readonly dtype: 'int8' | 'uint8' | 'float32';
-  /** int8: the input zero point, the |x - zp| beyond which the output saturates, the rescale to Q4.27. */
-  readonly inputZeroPoint: number;
-  readonly inputRangeRadius: number;
+  /** int8: TFLM's OpDataLogistic, the rescale to Q4.27 and the |x - zp| beyond which the output saturates. */
   readonly inputMultiplier: number;
   readonly inputLeftShift: number;
-  /** uint8: the output for each input byte. */
-  readonly table: Uint8Array;
+  readonly inputRangeRadius: number;
+  /** Quantized: the output for each raw input byte. */
+  readonly table: Int32Array;
 }
 
 /** 1.0f / (1.0f + std::exp(-x)): the transform of TFLite's uint8 table and the core of TFLM's float kernel. */
@@ -47,16 +48,25 @@ function logisticFloat32(x: number): number {
  * TFLite's LUTPopulate<uint8_t>: dequantize, transform and requantize in float32; std::round rounds half
  * away from zero.
  */
-function uint8Table(inputScale: number, inputZeroPoint: number, outputScale: number, outputZeroPoint: number) {
-  const table = new Uint8Array(256);
-  const inverseScale = Math.fround(1 / outputScale);
-  for (let q = 0; q < 256; q++) {
-    const dequantized = Math.fround(inputScale * (q - inputZeroPoint));
+function uint8Table(x: Tensor, y: Tensor): Int32Array {
+  const inverseScale = Math.fround(1 / y.scale);
+  return perByteTable('uint8', (q) => {
+    const dequantized = Math.fround(x.scale * (q - x.zeroPoint));
     const rescaled = roundHalfAwayFromZero(Math.fround(sigmoidFloat32(dequantized) * inverseScale));
-    const quantized = truncateToInt32(Math.fround(rescaled + outputZeroPoint));
-    table[q] = Math.min(255, Math.max(0, quantized));
-  }
-  return table;
+    return Math.min(255, Math.max(0, truncateToInt32(Math.fround(rescaled + y.zeroPoint))));
+  });
+}
+
+/** TFLM's reference_integer_ops::Logistic for int8, tabulated. */
+function int8Table(inputZeroPoint: number, multiplier: number, leftShift: number, radius: number): Int32Array {
+  return perByteTable('int8', (q) => {
+    const centered = q - inputZeroPoint;
+    if (centered <= -radius) return -128;
+    if (centered >= radius) return 127;
+    const inQ4 = multiplyByQuantizedMultiplier(centered, multiplier, leftShift);
+    // Q0.31 to a multiple of 1/256, then the output zero point -128.
+    return Math.min(127, roundingDivideByPOT(logisticFixedPoint(inQ4, INPUT_INTEGER_BITS), 23) - 128);
+  });
 }
 
 function prepareLogistic(node: Node<void>): LogisticData {
@@ -70,58 +80,38 @@ function prepareLogistic(node: Node<void>): LogisticData {
   );
   check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
   check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
-  const unused = { inputZeroPoint: 0, inputRangeRadius: 0, inputMultiplier: 0, inputLeftShift: 0 };
-  if (dtype === 'float32') return { dtype, ...unused, table: new Uint8Array(0) };
+  const unused = { inputMultiplier: 0, inputLeftShift: 0, inputRangeRadius: 0 };
+  if (dtype === 'float32') return { dtype, ...unused, table: new Int32Array(0) };
   checkQuantized(x, 'input');
   checkQuantized(y, 'output');
   if (dtype === 'uint8') {
     check(y.scale === 1 / 256, () => `output scale must be 1/256, is ${y.scale}`);
-    return { dtype, ...unused, table: uint8Table(x.scale, x.zeroPoint, y.scale, y.zeroPoint) };
+    return { dtype, ...unused, table: uint8Table(x, y) };
   }
   check(y.zeroPoint === -128, () => `output zero point must be -128, is ${y.zeroPoint}`);
   // input_scale * 2^27 as a Q31 mantissa and exponent, without QuantizeMultiplier's fix-up: a mantissa that
   // rounds to 2^31 is cast to int32 as is, which gives INT32_MIN on x86.
   const { q, exp } = frexp(x.scale * 2 ** (31 - INPUT_INTEGER_BITS));
+  const inputMultiplier = truncateToInt32(roundHalfAwayFromZero(q * 2 ** 31));
+  const inputRangeRadius = calculateInputRadius(INPUT_INTEGER_BITS, exp);
   return {
     dtype,
-    inputZeroPoint: x.zeroPoint,
-    inputRangeRadius: calculateInputRadius(INPUT_INTEGER_BITS, exp),
-    inputMultiplier: truncateToInt32(roundHalfAwayFromZero(q * 2 ** 31)),
+    inputMultiplier,
     inputLeftShift: exp,
-    table: new Uint8Array(0),
+    inputRangeRadius,
+    table: int8Table(x.zeroPoint, inputMultiplier, exp, inputRangeRadius),
   };
-}
-
-function logisticInt8(d: LogisticData, x: Int8Array, y: Int8Array): void {
-  const { inputZeroPoint, inputRangeRadius: radius, inputMultiplier, inputLeftShift } = d;
-  for (let i = 0; i < x.length; i++) {
-    const centered = x[i] - inputZeroPoint;
-    if (centered <= -radius) {
-      y[i] = -128;
-    } else if (centered >= radius) {
-      y[i] = 127;
-    } else {
-      const inQ4 = multiplyByQuantizedMultiplier(centered, inputMultiplier, inputLeftShift);
-      // Q0.31 to Q23.8: a multiple of 1/256, then shifted by the output zero point -128.
-      const v = roundingDivideByPOT(logisticFixedPoint(inQ4, INPUT_INTEGER_BITS), 23) - 128;
-      y[i] = v > 127 ? 127 : v;
-    }
-  }
 }
 
 function evalLogistic(node: Node<void>, d: LogisticData): void {
   const x = node.inputs[0]!;
   const y = node.outputs[0];
-  if (d.dtype === 'int8') {
-    logisticInt8(d, x.int8(), y.int8());
-  } else if (d.dtype === 'uint8') {
-    const from = x.uint8();
-    const to = y.uint8();
-    for (let i = 0; i < from.length; i++) to[i] = d.table[from[i]];
-  } else {
+  if (d.dtype === 'float32') {
     const from = x.float32();
     const to = y.float32();
     for (let i = 0; i < from.length; i++) to[i] = logisticFloat32(from[i]);
+  } else {
+    lookUpBytes(d.table, x.bytes, y.bytes);
   }
 }
 

@@ -11,26 +11,25 @@ import {
   readActivationOptions,
   type ActivationOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
 import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
-import { checkQuantized, floatActivationRange, quantizedActivationRange } from './conv-quantization.js';
+import { perByteTable } from './byte-table.js';
+import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 export interface MulData {
   readonly plan: BroadcastPlan;
   readonly dtype: 'int8' | 'uint8' | 'float32';
-  /** Quantized only: minus the input zero points, the output zero point, the multiplier. */
-  readonly input1Offset: number;
-  readonly input2Offset: number;
-  readonly outputOffset: number;
+  /** Quantized only: the multiplier, the output zero point, and q - zp for each raw byte of either input. */
   readonly multiplier: number;
   readonly shift: number;
+  readonly outputOffset: number;
+  readonly input1Centered: Int32Array;
+  readonly input2Centered: Int32Array;
   /** The fused activation's clamp, on the output's quantized or float values. */
   readonly activationMin: number;
   readonly activationMax: number;
 }
-
-type ByteData = Int8Array | Uint8Array;
 
 function prepareMul(node: Node<ActivationOptions>): MulData {
   checkArity(node, 2, 1);
@@ -52,11 +51,11 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
     return {
       plan,
       dtype,
-      input1Offset: 0,
-      input2Offset: 0,
-      outputOffset: 0,
       multiplier: 0,
       shift: 0,
+      outputOffset: 0,
+      input1Centered: new Int32Array(0),
+      input2Centered: new Int32Array(0),
       activationMin: range.min,
       activationMax: range.max,
     };
@@ -74,11 +73,11 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
   return {
     plan,
     dtype,
-    input1Offset: -in1.zeroPoint,
-    input2Offset: -in2.zeroPoint,
-    outputOffset: out.zeroPoint,
     multiplier,
     shift,
+    outputOffset: out.zeroPoint,
+    input1Centered: perByteTable(dtype, (q) => q - in1.zeroPoint),
+    input2Centered: perByteTable(dtype, (q) => q - in2.zeroPoint),
     activationMin: range.min,
     activationMax: range.max,
   };
@@ -86,19 +85,19 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
 
 function mulQuantizedRow(
   d: MulData,
-  a: ByteData,
+  a: Uint8Array,
   aStart: number,
   aStep: number,
-  b: ByteData,
+  b: Uint8Array,
   bStart: number,
   bStep: number,
-  out: ByteData,
+  out: Uint8Array,
   outStart: number,
   n: number,
 ): void {
-  const { input1Offset, input2Offset, outputOffset, multiplier, shift, activationMin: lo, activationMax: hi } = d;
+  const { input1Centered, input2Centered, multiplier, shift, outputOffset, activationMin: lo, activationMax: hi } = d;
   for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
-    const product = (a[ia] + input1Offset) * (b[ib] + input2Offset);
+    const product = input1Centered[a[ia]] * input2Centered[b[ib]];
     const v = multiplyByQuantizedMultiplier(product, multiplier, shift) + outputOffset;
     out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
   }
@@ -131,7 +130,7 @@ function evalMul(node: Node<ActivationOptions>, d: MulData): void {
   if (d.dtype === 'float32') {
     forEachBroadcastRow(d.plan, mulFloatRow, d, a.float32(), b.float32(), out.float32());
   } else {
-    forEachBroadcastRow(d.plan, mulQuantizedRow, d, a.data as ByteData, b.data as ByteData, out.data as ByteData);
+    forEachBroadcastRow(d.plan, mulQuantizedRow, d, a.bytes, b.bytes, out.bytes);
   }
 }
 

@@ -8,7 +8,8 @@
 import { BuiltinOperator, BuiltinOptionsType, readPool2DOptions, type Pool2DOptions } from '../schema/tflite.js';
 import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
 import { windowGeometry } from '../src/padding.js';
-import { activationRangeFloat, activationRangeQuantized, typeRange } from '../src/quant.js';
+import { typeRange } from '../src/quant.js';
+import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 /** std::numeric_limits<float>::lowest(), the float max-pool's starting value. */
 const FLOAT_LOWEST = -3.4028234663852886e38;
@@ -69,10 +70,7 @@ function preparePool(node: Node<Pool2DOptions>, average: boolean): PoolData {
         `zero point ${x.zeroPoint} vs ${y.zeroPoint}`,
     );
   }
-  const range = quantized
-    ? activationRangeQuantized(activation, x.dtype as 'int8' | 'uint8', y.scale, y.zeroPoint)
-    : activationRangeFloat(activation);
-  check(range, `fused activation ${activation} is not supported`);
+  const range = quantized ? quantizedActivationRange(activation, y) : floatActivationRange(activation);
 
   const rows = windowBounds(g.outHeight, strideH, g.padTop, filterHeight, inHeight);
   const cols = windowBounds(g.outWidth, strideW, g.padLeft, filterWidth, inWidth);

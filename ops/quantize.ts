@@ -7,7 +7,7 @@
 // reference_ops::Requantize (TFLite's is the same):
 //   q = clamp(MultiplyByQuantizedMultiplier(x - zp_in, m) + zp_out),  m = double(s_in) / double(s_out).
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import {
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
@@ -15,7 +15,6 @@ import {
   truncateToInt32,
   typeRange,
 } from '../src/quant.js';
-import { checkQuantized } from './conv-quantization.js';
 
 type QuantizedData = Int8Array | Uint8Array | Int16Array;
 

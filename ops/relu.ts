@@ -7,7 +7,7 @@
 // with the multiplier from the float32 ratio of the scales, and clamp to the bounds quantized on the output.
 // float32 follows TFLM's ReluFloat / Relu6Float.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import {
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
@@ -15,7 +15,6 @@ import {
   truncateToInt32,
 } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
-import { checkQuantized } from './conv-quantization.js';
 
 export interface ReluData {
   readonly dtype: 'int8' | 'uint8' | 'float32';

@@ -4,11 +4,12 @@
 // differences from the row's max, scaled by beta * input_scale into Q5.26, go through gemmlowp's
 // exp_on_negative_values; their sum (Q12.19) is inverted with one_over_one_plus_x, and each exp times that
 // reciprocal is shifted to the output. Differences below diff_min contribute nothing and give the minimum.
+// An exp depends on the difference alone (0 to 255), so prepare tabulates them.
 // uint8 → uint8 follows TFLite's built-in kernel (activations.cc SoftmaxPrepare with kGenericOptimized,
 // optimized_ops::Softmax): a float32 table of exp(-input_scale * beta * k) for k = 0..255, float32 sums and
 // products, and a final (int)(p + 0.5f), as compiled for anything but aarch64. float32 follows TFLM's reference.
 import { BuiltinOperator, BuiltinOptionsType, readSoftmaxOptions, type SoftmaxOptions } from '../schema/tflite.js';
-import { check, checkArity, input, KernelError, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, KernelError, output, type Node, type OpKernel } from '../src/op.js';
 import {
   calculateInputRadius,
   expOnNegativeValues,
@@ -19,7 +20,6 @@ import {
   saturatingRoundingDoublingHighMul,
   truncateToInt32,
 } from '../src/quant.js';
-import { checkQuantized } from './conv-quantization.js';
 
 /** Integer bits of the scaled differences fed to exp (Q5.26) and of the sum of exps (Q12.19). */
 const SCALED_DIFF_INTEGER_BITS = 5;
@@ -36,10 +36,11 @@ export interface SoftmaxData {
   readonly inputMultiplier: number;
   readonly inputLeftShift: number;
   readonly diffMin: number;
-  /** int8: the output type's bits and minimum (-128 or -32768), and the row's exps (-1 where skipped). */
+  /** int8: the output type's bits and minimum (-128 or -32768). */
   readonly outputBits: number;
   readonly outputMin: number;
-  readonly exps: Int32Array;
+  /** int8: exp(beta * scale * -k) in Q0.31 for a difference of k from the row's max; -1 below diff_min. */
+  readonly expOfDifference: Int32Array;
   /** uint8: exp(-input_scale * beta * k) at index 255 - k, and the output scale. */
   readonly table: Float32Array;
   readonly outputScale: number;
@@ -61,7 +62,7 @@ function prepareSoftmax(node: Node<SoftmaxOptions>): SoftmaxData {
     diffMin: 0,
     outputBits: 0,
     outputMin: 0,
-    exps: new Int32Array(0),
+    expOfDifference: new Int32Array(0),
     table: new Float32Array(0),
     outputScale: 0,
     beta,
@@ -101,38 +102,43 @@ function prepareSoftmax(node: Node<SoftmaxOptions>): SoftmaxData {
     real > 1 && shift >= 0,
     () => `beta ${beta} times input scale ${x.scale}, times 2^26, is ${real}; TFLM requires it to exceed 1`,
   );
+  const diffMin = -calculateInputRadius(SCALED_DIFF_INTEGER_BITS, shift);
   const outputBits = y.dtype === 'int8' ? 8 : 16;
   return {
     ...unused,
     dtype: 'int8',
     inputMultiplier: multiplier,
     inputLeftShift: shift,
-    diffMin: -calculateInputRadius(SCALED_DIFF_INTEGER_BITS, shift),
+    diffMin,
     outputBits,
     outputMin: -(2 ** (outputBits - 1)),
-    exps: new Int32Array(unused.depth),
+    expOfDifference: expTable(multiplier, shift, diffMin),
   };
 }
 
+/** The exps of reference_ops::Softmax for every difference an int8 row can hold. */
+function expTable(multiplier: number, shift: number, diffMin: number): Int32Array {
+  const table = new Int32Array(256);
+  for (let k = 0; k < 256; k++) {
+    const diff = -k;
+    // MultiplyByQuantizedMultiplierGreaterThanOne: shift left (wrapping), then the doubling high multiply.
+    const scaledDiff = saturatingRoundingDoublingHighMul(Math.imul(diff, 1 << shift), multiplier);
+    table[k] = diff >= diffMin ? expOnNegativeValues(scaledDiff, SCALED_DIFF_INTEGER_BITS) : -1;
+  }
+  return table;
+}
+
 function softmaxInt8(d: SoftmaxData, x: Int8Array, y: Int8Array | Int16Array): void {
-  const { depth, inputMultiplier, diffMin, outputBits, outputMin, exps } = d;
+  const { depth, outputBits, outputMin, expOfDifference } = d;
   const outputMax = -outputMin - 1;
-  const inputShiftFactor = 1 << d.inputLeftShift;
   for (let row = 0; row < x.length; row += depth) {
     let max = -128;
     for (let c = 0; c < depth; c++) if (x[row + c] > max) max = x[row + c];
 
     let sumOfExps = 0;
     for (let c = 0; c < depth; c++) {
-      const diff = x[row + c] - max;
-      if (diff >= diffMin) {
-        // MultiplyByQuantizedMultiplierGreaterThanOne: shift left (wrapping), then the doubling high multiply.
-        const scaledDiff = saturatingRoundingDoublingHighMul(Math.imul(diff, inputShiftFactor), inputMultiplier);
-        exps[c] = expOnNegativeValues(scaledDiff, SCALED_DIFF_INTEGER_BITS);
-        sumOfExps = (sumOfExps + rescale(exps[c], 0, ACCUMULATION_INTEGER_BITS)) | 0;
-      } else {
-        exps[c] = -1;
-      }
+      const e = expOfDifference[max - x[row + c]];
+      if (e >= 0) sumOfExps = (sumOfExps + rescale(e, 0, ACCUMULATION_INTEGER_BITS)) | 0;
     }
 
     const numBitsOverUnit = ACCUMULATION_INTEGER_BITS - Math.clz32(sumOfExps);
@@ -143,10 +149,11 @@ function softmaxInt8(d: SoftmaxData, x: Int8Array, y: Int8Array | Int16Array): v
       throw new KernelError(`a row of ${depth} exps sums to ${sumOfExps} / 2^19, too large to normalize`);
     }
     for (let c = 0; c < depth; c++) {
-      if (exps[c] < 0) {
+      const e = expOfDifference[max - x[row + c]];
+      if (e < 0) {
         y[row + c] = outputMin;
       } else {
-        const v = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, exps[c]), exponent) + outputMin;
+        const v = roundingDivideByPOT(saturatingRoundingDoublingHighMul(reciprocal, e), exponent) + outputMin;
         y[row + c] = v > outputMax ? outputMax : v;
       }
     }

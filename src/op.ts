@@ -67,3 +67,11 @@ export function checkArity(node: Node<unknown>, inputs: number | [number, number
   );
   check(node.outputs.length === outputs, () => `expects ${outputs} outputs, has ${node.outputs.length}`);
 }
+
+/** Throws unless `t` carries at least one scale, as quantized kernels require of every operand. */
+export function checkQuantized(t: Tensor, role: string): void {
+  check(
+    t.quantization !== null && t.quantization.scale.length > 0,
+    `${role} is ${t.dtype} but has no quantization parameters`,
+  );
+}

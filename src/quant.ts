@@ -141,48 +141,6 @@ export function typeRange(type: 'int8' | 'uint8' | 'int16' | 'int32'): { min: nu
 }
 
 /**
- * CalculateActivationRangeQuantized (kernel_util.cc): the clamp a fused activation imposes on a quantized
- * output, intersected with the type's range. Returns null for activations that have no integer form.
- */
-export function activationRangeQuantized(
-  activation: number,
-  type: 'int8' | 'uint8' | 'int16',
-  scale: number,
-  zeroPoint: number,
-): { min: number; max: number } | null {
-  const range = typeRange(type);
-  const quantize = (v: number) => zeroPoint + roundHalfAwayFromZero(Math.fround(v / scale));
-  switch (activation) {
-    case FusedActivation.NONE:
-      return range;
-    case FusedActivation.RELU:
-      return { min: Math.max(range.min, quantize(0)), max: range.max };
-    case FusedActivation.RELU6:
-      return { min: Math.max(range.min, quantize(0)), max: Math.min(range.max, quantize(6)) };
-    case FusedActivation.RELU_N1_TO_1:
-      return { min: Math.max(range.min, quantize(-1)), max: Math.min(range.max, quantize(1)) };
-    default:
-      return null;
-  }
-}
-
-/** CalculateActivationRange for float kernels. */
-export function activationRangeFloat(activation: number): { min: number; max: number } | null {
-  switch (activation) {
-    case FusedActivation.NONE:
-      return { min: -Infinity, max: Infinity };
-    case FusedActivation.RELU:
-      return { min: 0, max: Infinity };
-    case FusedActivation.RELU6:
-      return { min: 0, max: 6 };
-    case FusedActivation.RELU_N1_TO_1:
-      return { min: -1, max: 1 };
-    default:
-      return null;
-  }
-}
-
-/**
  * static_cast<int32_t>(x) of a float or double as x86-64 compiles it (cvttss2si / cvttsd2si): truncation
  * toward zero, and INT32_MIN for NaN and for values outside the int32 range, which C++ leaves undefined.
  * TFLM meets those when a zero scale turns a quantized bound such as round(6.0f / scale) into infinity.

@@ -44,7 +44,8 @@ describe('HARD_SWISH int8 (TFLM)', () => {
     const x = makeTensor('int8', [4], [100, 64, -100, 10], { scale: 3 / 64, zeroPoint: 0 });
     const y = makeTensor('int8', [4], undefined, { scale: 3 / 64, zeroPoint: 0 });
     const data = runKernel(HardSwish, undefined, [x], [y]);
-    expect([data.reluishMultiplier, data.reluishExponent, data.outputMultiplier, data.outputExponent]).toEqual([16384, 3, 16384, -6]);
+    const p = data.params!;
+    expect([p.reluishMultiplier, p.reluishExponent, p.outputMultiplier, p.outputExponent]).toEqual([16384, 3, 16384, -6]);
     expect(values(y)).toEqual([100, 64, 0, 6]);
   });
 
