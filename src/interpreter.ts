@@ -3,7 +3,7 @@
 import { ArenaError, InputError, NodeError, TfliteInt8Error, UnsupportedOpError } from './errors.js';
 import { readModel, type Model, type Subgraph } from './model.js';
 import type { Node, OpKernel, PrepareContext } from './op.js';
-import { planGreedy, tensorLifetimes } from './planner.js';
+import { planGreedyTflm, tensorLifetimes } from './planner.js';
 import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { ELEMENT_SIZE, Tensor, type TensorData } from './tensor.js';
@@ -68,7 +68,7 @@ export class Interpreter {
     if (options.preserveAllTensors) {
       for (const r of requests) [r.firstUse, r.lastUse] = [0, g.operators.length];
     }
-    const plan = planGreedy(requests);
+    const plan = planGreedyTflm(requests);
     const limit = options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES;
     if (plan.size > limit) {
       throw new ArenaError(`model needs ${plan.size} bytes of activations, more than the ${limit}-byte limit (maxArenaBytes)`);

@@ -1,22 +1,39 @@
-// Arena planning: which tensors need memory when, and where each goes in one ArrayBuffer.
-import type { Subgraph } from './model.js';
+// Arena planning: which buffers need memory when, and where each goes in one ArrayBuffer.
+//
+// The story in three steps, as TFLM tells it (micro_allocator.cc CommitStaticMemoryPlan):
+//   1. lifetimes — `tensorLifetimes` (tensor buffers) and, for TFLM's own figure, `tflmBufferRequests`
+//      (the same plus the scratch buffers TFLM's reference kernels request in Prepare, and offline offsets);
+//   2. a plan — `planGreedyTflm`: a list of BufferRequest in, one offset per request and the arena size out;
+//   3. the interpreter points each tensor at arena[offset, offset + size).
+//
+// Time is counted as TFLM's AllocationInfoBuilder counts "allocation scopes" (micro_allocation_info.cc): 0 is
+// the start of the invocation, when graph inputs exist; operator n runs at time n + 1; graph outputs live to
+// time N (the operator count). A tensor that no operator touches keeps TFLM's uninitialized lifetime (-1, -1):
+// it is still planned, overlapping in time only with other such tensors.
+import { ModelFormatError } from './errors.js';
+import type { Model, ModelOperator, ModelTensor, Subgraph } from './model.js';
 import { ELEMENT_SIZE, elementCount } from './tensor.js';
 
-/** TFLM's MicroArenaBufferAlignment(): every planned buffer starts on a 16-byte boundary. */
+/** TFLM's MicroArenaBufferAlignment(): every planned size is rounded up to, and every offset falls on, 16 bytes. */
 export const ARENA_ALIGNMENT = 16;
 
-/** One tensor's memory need: `size` bytes from operator `firstUse` through operator `lastUse`, inclusive. */
+/** One buffer the arena must hold: `size` bytes, alive from time `firstUse` through `lastUse`, inclusive. */
 export interface BufferRequest {
+  /** The tensor whose data this buffer holds, or -1 for a kernel's scratch buffer. */
   tensor: number;
+  /** For a scratch buffer, the operator that requested it: it lives only while that operator runs. */
+  node?: number;
   size: number;
   firstUse: number;
   lastUse: number;
+  /** Offset fixed by the model's offline plan ("OfflineMemoryAllocation" metadata), taken as given. */
+  offlineOffset?: number;
 }
 
 export interface ArenaPlan {
   /** Offset of each request, in request order. */
   offsets: number[];
-  /** Bytes the arena needs. */
+  /** Bytes the arena needs: the largest offset + aligned size (TFLM's GetMaximumMemorySize). */
   size: number;
 }
 
@@ -25,49 +42,147 @@ export function alignUp(n: number, alignment = ARENA_ALIGNMENT): number {
 }
 
 /**
- * Lifetimes as TFLM computes them: a tensor lives from the operator that writes it to the last operator that
- * reads it; graph inputs from the start, graph outputs to the end. Constants and variables are not planned.
+ * Tensor buffers with TFLM's lifetimes, in tensor order. Planned: every tensor with no constant data, not a
+ * variable (TFLM keeps those in the persistent tail) and of non-zero size. A graph input is created at 0; an
+ * operator's outputs are created at its time; every operand is used at its operator's time; graph outputs
+ * are used at the end.
  */
 export function tensorLifetimes(g: Subgraph): BufferRequest[] {
   const first = new Array<number>(g.tensors.length).fill(-1);
   const last = new Array<number>(g.tensors.length).fill(-1);
-  const lastOp = Math.max(0, g.operators.length - 1);
-  for (const i of g.inputs) first[i] = 0;
+  const create = (t: number, time: number) => {
+    if (first[t] < 0) first[t] = time;
+    last[t] = time;
+  };
+  for (const i of g.inputs) create(i, 0);
   g.operators.forEach((op, n) => {
-    for (const i of op.inputs) if (i >= 0) last[i] = Math.max(last[i], n);
-    for (const o of op.outputs) if (first[o] < 0) first[o] = n;
+    for (const o of op.outputs) if (first[o] < 0) first[o] = n + 1;
+    for (const i of [...op.inputs, ...op.outputs]) if (i >= 0) last[i] = n + 1;
   });
-  for (const o of g.outputs) last[o] = lastOp;
+  for (const o of g.outputs) create(o, g.operators.length);
   const requests: BufferRequest[] = [];
   for (const t of g.tensors) {
-    if (t.data || t.isVariable || first[t.index] < 0) continue;
-    const size = elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
-    requests.push({ tensor: t.index, size, firstUse: first[t.index], lastUse: Math.max(last[t.index], first[t.index]) });
+    const size = tensorBytes(t);
+    if (t.data || t.isVariable || size === 0) continue;
+    requests.push({ tensor: t.index, size, firstUse: first[t.index], lastUse: last[t.index] });
   }
   return requests;
 }
 
 /**
- * Greedy by size, as TFLM's GreedyMemoryPlanner: place the largest buffers first, each at the lowest
- * aligned offset where it overlaps no already-placed buffer that is alive at the same time.
+ * Everything TFLM plans for subgraph 0 of `model`, in the order of its AllocationInfo array (which decides ties):
+ * tensor buffers by tensor index, with offline offsets when the model carries an offline plan, then the scratch
+ * buffers its reference kernels request in Prepare, by operator. `planGreedyTflm` of these gives TFLM's
+ * `head_nonpersistent`. Our kernels keep their temporaries in prepared data, so the interpreter plans only
+ * `tensorLifetimes`. Exact for single-subgraph models built without TFLM's compression (USE_TFLM_COMPRESSION
+ * adds decompression scratch); TFLM plans every subgraph of a model together, which this does not.
  */
-export function planGreedy(requests: readonly BufferRequest[]): ArenaPlan {
-  const order = requests.map((_, i) => i).sort((a, b) => requests[b].size - requests[a].size || a - b);
+export function tflmBufferRequests(model: Model): BufferRequest[] {
+  const g = model.subgraphs[0];
+  const offline = offlineOffsets(model);
+  const tensors = tensorLifetimes(g).map((r) =>
+    offline && offline[r.tensor] >= 0 ? { ...r, offlineOffset: offline[r.tensor] } : r,
+  );
+  const scratch = g.operators.flatMap((op, n) =>
+    scratchBytes(op, g.tensors).map((size) => ({ tensor: -1, node: n, size, firstUse: n + 1, lastUse: n + 1 })),
+  );
+  return [...tensors, ...scratch];
+}
+
+/**
+ * TFLM's GreedyMemoryPlanner (greedy_memory_planner.cc), to the byte. Sizes are rounded up to 16. Buffers with
+ * an offline offset go first, where they are told. The rest go largest first; among equal sizes the one
+ * requested last goes first (TFLM fills its sort array from the tail, then bubble-sorts, which is stable).
+ * Each goes to the lowest offset where it fits between the buffers already placed that are alive at an
+ * overlapping time, scanning them in offset order: first fit, not best fit.
+ */
+export function planGreedyTflm(requests: readonly BufferRequest[]): ArenaPlan {
+  const sizes = requests.map((r) => alignUp(r.size));
+  const fixed = requests.flatMap((r, i) => (r.offlineOffset === undefined ? [] : [i]));
+  const online = requests.flatMap((r, i) => (r.offlineOffset === undefined ? [i] : [])).reverse();
+  online.sort((a, b) => sizes[b] - sizes[a]); // Array.prototype.sort is stable
   const offsets = new Array<number>(requests.length).fill(0);
-  const placed: number[] = []; // request indices, kept sorted by offset
-  let size = 0;
-  for (const r of order) {
-    const need = alignUp(requests[r].size);
-    let candidate = 0;
-    for (const p of placed) {
-      if (requests[p].lastUse < requests[r].firstUse || requests[r].lastUse < requests[p].firstUse) continue;
-      if (offsets[p] >= candidate + need) break;
-      candidate = Math.max(candidate, offsets[p] + alignUp(requests[p].size));
+  const placed: number[] = []; // request indices in offset order; equal offsets in placement order
+  for (const r of [...fixed, ...online]) {
+    const { firstUse, lastUse, offlineOffset } = requests[r];
+    let candidate = offlineOffset ?? 0;
+    for (const p of offlineOffset === undefined ? placed : []) {
+      if (requests[p].firstUse > lastUse || firstUse > requests[p].lastUse) continue;
+      if (offsets[p] - candidate >= sizes[r]) break;
+      candidate = Math.max(candidate, offsets[p] + sizes[p]);
     }
     offsets[r] = candidate;
     const at = placed.findIndex((p) => offsets[p] > candidate);
     placed.splice(at < 0 ? placed.length : at, 0, r);
-    size = Math.max(size, candidate + need);
   }
+  const size = requests.reduce((max, _, i) => Math.max(max, offsets[i] + sizes[i]), 0);
   return { offsets, size };
+}
+
+function tensorBytes(t: ModelTensor): number {
+  return elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
+}
+
+/**
+ * Bytes of each RequestScratchBufferInArena call TFLM's reference kernel for `op` makes in Prepare, in call
+ * order (tflite-micro, 2025–2026 sources). Ops not listed request none: ADD, MUL, SUB, SOFTMAX, pooling,
+ * PAD, TRANSPOSE, QUANTIZE, DEQUANTIZE, HARD_SWISH, RESHAPE and the other shape ops among them.
+ */
+function scratchBytes(op: ModelOperator, tensors: readonly ModelTensor[]): number[] {
+  const operand = (i: number | undefined) => (i !== undefined && i >= 0 ? tensors[i] : null);
+  const input = operand(op.inputs[0]);
+  const output = operand(op.outputs[0]);
+  switch (op.opName) {
+    // reduce_common.cc PrepareMeanOrSumHelper: one int32 accumulator per output element, for int8/int16 input.
+    case 'MEAN':
+    case 'SUM': {
+      const integer = input?.dtype === 'int8' || input?.dtype === 'int16';
+      return integer && output ? [4 * elementCount(output.shape)] : [];
+    }
+    // reduce_common.cc PrepareMinMaxHelper: an int per input dimension, then an int per axis entry.
+    case 'REDUCE_MAX':
+    case 'REDUCE_MIN': {
+      const axis = operand(op.inputs[1]);
+      return input && axis ? [4 * input.shape.length, 4 * elementCount(axis.shape)] : [];
+    }
+    // conv_common.cc ConvPrepare, depthwise_conv_common.cc DepthwiseConvPrepare, fully_connected.cc
+    // FullyConnectedPrepare: int4 weights are unpacked into a scratch buffer, one byte per weight.
+    case 'CONV_2D':
+    case 'DEPTHWISE_CONV_2D':
+    case 'FULLY_CONNECTED': {
+      const filter = operand(op.inputs[1]);
+      return filter?.dtype === 'int4' ? [elementCount(filter.shape)] : [];
+    }
+    // transpose_conv.cc Prepare: an accumulator per output element, int32 for int8 input, int64 for int16;
+    // then, for int16 input with an int16 bias, the bias widened to int64. Inputs: output shape, filter, input, bias.
+    case 'TRANSPOSE_CONV': {
+      const data = operand(op.inputs[2]);
+      const bias = operand(op.inputs[3]);
+      if (!data || !output) return [];
+      if (data.dtype === 'int8') return [4 * elementCount(output.shape)];
+      if (data.dtype !== 'int16') return [];
+      const accumulators = 8 * elementCount(output.shape);
+      return bias?.dtype === 'int16' ? [accumulators, 8 * elementCount(bias.shape)] : [accumulators];
+    }
+    default:
+      return [];
+  }
+}
+
+/**
+ * The offline plan TFLM reads from metadata "OfflineMemoryAllocation" (micro_allocation_info.cc
+ * GetOfflinePlannedOffsets): uint32 version, subgraph count, tensor count, then one int32 offset per tensor of
+ * all subgraphs, subgraph 0 first; -1 leaves a tensor to the online planner. Null when the model has none.
+ */
+function offlineOffsets(model: Model): Int32Array | null {
+  const entry = model.metadata.find((m) => m.name === 'OfflineMemoryAllocation');
+  if (!entry) return null;
+  const total = model.subgraphs.reduce((n, g) => n + g.tensors.length, 0);
+  const bytes = entry.data;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = bytes.length >= 12 ? view.getUint32(8, true) : -1;
+  if (count !== total || bytes.length < 12 + 4 * count) {
+    throw new ModelFormatError(`OfflineMemoryAllocation metadata lists ${count} tensors; the model has ${total}`);
+  }
+  return Int32Array.from({ length: model.subgraphs[0].tensors.length }, (_, i) => view.getInt32(12 + 4 * i, true));
 }
