@@ -8,7 +8,7 @@
 // byte alone, so prepare runs that arithmetic once per byte and eval looks it up. float32 follows TFLM's
 // reference.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
 import {
   quantizeMultiplier,
   roundingDivideByPOTInt16,
@@ -46,16 +46,7 @@ function int16Multiplier(real: number): { multiplier: number; exponent: number }
 }
 
 function prepareHardSwish(node: Node<void>): HardSwishData {
-  checkArity(node, 1, 1);
-  const x = input(node, 0);
-  const y = output(node, 0);
-  const dtype = x.dtype;
-  check(
-    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
-    () => `input is ${dtype}; expected int8, uint8 or float32`,
-  );
-  check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
-  check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
+  const { x, y, dtype } = unaryElementwise(node);
   if (dtype === 'float32') return { dtype, params: null, table: new Int32Array(0) };
   checkQuantized(x, 'input');
   checkQuantized(y, 'output');

@@ -6,7 +6,7 @@
 // prepare (LUTPopulate in common.h). Either way the output depends on the input byte alone, so prepare
 // tabulates it and eval looks it up. float32 follows TFLM's reference_ops::Logistic.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
 import {
   calculateInputRadius,
   frexp,
@@ -70,16 +70,7 @@ function int8Table(inputZeroPoint: number, multiplier: number, leftShift: number
 }
 
 function prepareLogistic(node: Node<void>): LogisticData {
-  checkArity(node, 1, 1);
-  const x = input(node, 0);
-  const y = output(node, 0);
-  const dtype = x.dtype;
-  check(
-    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
-    () => `input is ${dtype}; expected int8, uint8 or float32`,
-  );
-  check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
-  check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
+  const { x, y, dtype } = unaryElementwise(node);
   const unused = { inputMultiplier: 0, inputLeftShift: 0, inputRangeRadius: 0 };
   if (dtype === 'float32') return { dtype, ...unused, table: new Int32Array(0) };
   checkQuantized(x, 'input');

@@ -7,7 +7,7 @@
 // with the multiplier from the float32 ratio of the scales, and clamp to the bounds quantized on the output.
 // float32 follows TFLM's ReluFloat / Relu6Float.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
+import { checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
 import {
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
@@ -38,16 +38,7 @@ function quantizedBound(bound: number, t: Tensor): number {
 }
 
 function prepareRelu(node: Node<void>, six: boolean): ReluData {
-  checkArity(node, 1, 1);
-  const x = input(node, 0);
-  const y = output(node, 0);
-  const dtype = x.dtype;
-  check(
-    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
-    () => `input is ${dtype}; expected int8, uint8 or float32`,
-  );
-  check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
-  check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
+  const { x, y, dtype } = unaryElementwise(node);
   const common = { dtype, inputZeroPoint: 0, outputZeroPoint: 0, multiplier: 0, shift: 0 };
   if (dtype === 'float32') return { ...common, requantize: false, lower: 0, upper: six ? 6 : Infinity };
   checkQuantized(x, 'input');

@@ -75,3 +75,21 @@ export function checkQuantized(t: Tensor, role: string): void {
     `${role} is ${t.dtype} but has no quantization parameters`,
   );
 }
+
+/**
+ * The prepare checks of a one-input elementwise op (LOGISTIC, HARD_SWISH, RELU, ...): one input and one
+ * output, both int8, uint8 or float32, of the same type and shape.
+ */
+export function unaryElementwise(node: Node<unknown>): { x: Tensor; y: Tensor; dtype: 'int8' | 'uint8' | 'float32' } {
+  checkArity(node, 1, 1);
+  const x = input(node, 0);
+  const y = output(node, 0);
+  const dtype = x.dtype;
+  check(
+    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
+    () => `input is ${dtype}; expected int8, uint8 or float32`,
+  );
+  check(y.dtype === dtype, () => `output is ${y.dtype}, input is ${dtype}`);
+  check(y.shape.join() === x.shape.join(), () => `output is ${y.describe()}, input is ${x.describe()}`);
+  return { x, y, dtype };
+}
