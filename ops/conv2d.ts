@@ -5,11 +5,10 @@
 // bias. uint8 (TF1 quantization-aware models, which TFLM does not run): per-tensor, the filter has a zero
 // point, as in TFLite's built-in kernel. float32: float32 accumulation in TFLM's order.
 // Grouped convolution (filter depth a divisor of the input depth) is supported as in TFLM's reference.
-import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, Padding, type Conv2DOptions } from '../schema/tflite.js';
-import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
-import { windowGeometry } from '../src/padding.js';
+import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOptions } from '../schema/tflite.js';
+import { check, KernelError, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
-import { type WeightedQuantization, weightedQuantization } from './conv-quantization.js';
+import { convOperands, type WeightedQuantization, weightedQuantization } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 type QuantizedArray = Int8Array | Uint8Array;
@@ -61,27 +60,8 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
   parseOptions: readConv2DOptions,
 
   prepare(node, context) {
-    checkArity(node, [2, 3], 1);
     const opts = node.options;
-    const inputT = input(node, 0);
-    const filter = input(node, 1);
-    const bias = node.inputs[2] ?? null;
-    const outputT = output(node, 0);
-
-    check(inputT.shape.length === 4, () => `input must have rank 4, has shape [${inputT.shape}]`);
-    check(filter.shape.length === 4, () => `filter must have rank 4, has shape [${filter.shape}]`);
-    check(outputT.dtype === inputT.dtype, () => `output is ${outputT.dtype}, input is ${inputT.dtype}`);
-    check(
-      filter.dtype === inputT.dtype,
-      () => `filter is ${filter.dtype}, input is ${inputT.dtype} (hybrid and int4 filters are not supported)`,
-    );
-    check(opts.strideH > 0 && opts.strideW > 0, () => `strides must be positive, are ${opts.strideH}x${opts.strideW}`);
-    check(
-      opts.dilationH > 0 && opts.dilationW > 0,
-      () => `dilations must be positive, are ${opts.dilationH}x${opts.dilationW}`,
-    );
-    check(opts.padding === Padding.SAME || opts.padding === Padding.VALID, () => `unknown padding ${opts.padding}`);
-
+    const { inputT, filter, bias, outputT, geometry } = convOperands(node, (filterShape) => filterShape[0]);
     const [batches, inHeight, inWidth, inDepth] = inputT.shape;
     const [outDepth, filterHeight, filterWidth, filterDepth] = filter.shape;
     check(
@@ -90,18 +70,6 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
     );
     const groups = inDepth / filterDepth;
     check(outDepth % groups === 0, () => `${outDepth} filters cannot be split into ${groups} groups`);
-    const geometry = windowGeometry(
-      opts.padding, inHeight, inWidth, filterHeight, filterWidth, opts.strideH, opts.strideW, opts.dilationH,
-      opts.dilationW,
-    );
-    const expected = [batches, geometry.outHeight, geometry.outWidth, outDepth];
-    check(
-      outputT.shape.length === 4 && expected.every((d, i) => outputT.shape[i] === d),
-      () => `output shape is [${outputT.shape}], expected [${expected}]`,
-    );
-    if (bias) {
-      check(bias.size === outDepth, () => `bias has ${bias.size} elements, output has ${outDepth} channels`);
-    }
 
     const shape: ConvGeometry = {
       batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth,

@@ -7,12 +7,11 @@
 // Requantization is double rounding for every type: TFLM's reference kernels and TFLite's built-in depthwise
 // kernels (optimized_ops::DepthwiseConv without NEON) both call MultiplyByQuantizedMultiplier.
 import {
-  readDepthwiseConv2DOptions, BuiltinOperator, BuiltinOptionsType, Padding, type DepthwiseConv2DOptions,
+  readDepthwiseConv2DOptions, BuiltinOperator, BuiltinOptionsType, type DepthwiseConv2DOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
-import { windowGeometry } from '../src/padding.js';
+import { check, KernelError, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
-import { type WeightedQuantization, weightedQuantization } from './conv-quantization.js';
+import { convOperands, type WeightedQuantization, weightedQuantization } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 type QuantizedArray = Int8Array | Uint8Array;
@@ -63,28 +62,9 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
   parseOptions: readDepthwiseConv2DOptions,
 
   prepare(node) {
-    checkArity(node, [2, 3], 1);
     const opts = node.options;
-    const inputT = input(node, 0);
-    const filter = input(node, 1);
-    const bias = node.inputs[2] ?? null;
-    const outputT = output(node, 0);
-
-    check(inputT.shape.length === 4, () => `input must have rank 4, has shape [${inputT.shape}]`);
-    check(filter.shape.length === 4, () => `filter must have rank 4, has shape [${filter.shape}]`);
+    const { inputT, filter, bias, outputT, geometry } = convOperands(node, (filterShape) => filterShape[3]);
     check(filter.shape[0] === 1, () => `filter shape must be [1, H, W, channels], is [${filter.shape}]`);
-    check(outputT.dtype === inputT.dtype, () => `output is ${outputT.dtype}, input is ${inputT.dtype}`);
-    check(
-      filter.dtype === inputT.dtype,
-      () => `filter is ${filter.dtype}, input is ${inputT.dtype} (hybrid and int4 filters are not supported)`,
-    );
-    check(opts.strideH > 0 && opts.strideW > 0, () => `strides must be positive, are ${opts.strideH}x${opts.strideW}`);
-    check(
-      opts.dilationH > 0 && opts.dilationW > 0,
-      () => `dilations must be positive, are ${opts.dilationH}x${opts.dilationW}`,
-    );
-    check(opts.padding === Padding.SAME || opts.padding === Padding.VALID, () => `unknown padding ${opts.padding}`);
-
     const [batches, inHeight, inWidth, inDepth] = inputT.shape;
     const [, filterHeight, filterWidth, outDepth] = filter.shape;
     // The option is redundant with the shapes; TFLite's depthwise_conv.cc insists they agree.
@@ -92,18 +72,6 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
       opts.depthMultiplier * inDepth === outDepth,
       () => `depth multiplier ${opts.depthMultiplier} × input depth ${inDepth} is not the filter's ${outDepth} channels`,
     );
-    const geometry = windowGeometry(
-      opts.padding, inHeight, inWidth, filterHeight, filterWidth, opts.strideH, opts.strideW, opts.dilationH,
-      opts.dilationW,
-    );
-    const expected = [batches, geometry.outHeight, geometry.outWidth, outDepth];
-    check(
-      outputT.shape.length === 4 && expected.every((d, i) => outputT.shape[i] === d),
-      () => `output shape is [${outputT.shape}], expected [${expected}]`,
-    );
-    if (bias) {
-      check(bias.size === outDepth, () => `bias has ${bias.size} elements, output has ${outDepth} channels`);
-    }
 
     const shape: DepthwiseGeometry = {
       batches, inHeight, inWidth, inDepth, depthMultiplier: opts.depthMultiplier, filterHeight, filterWidth,

@@ -10,7 +10,7 @@ import {
 } from '../schema/tflite.js';
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
-import { type WeightedQuantization, weightedQuantization } from './conv-quantization.js';
+import { type WeightedQuantization, weightedQuantization } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 type QuantizedArray = Int8Array | Uint8Array;

@@ -1,8 +1,62 @@
-// What CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED compute alike in prepare: the requantization
-// multipliers (TFLite kernel_util.cc: PopulateConvolutionQuantizationParams, GetQuantizedConvolutionMultipler).
-import { check, checkQuantized } from '../src/op.js';
+// What CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED check and compute alike in prepare (TFLM's
+// conv_common.cc): the operands and sliding window of the two convolutions, and the requantization
+// multipliers of all three (TFLite kernel_util.cc: PopulateConvolutionQuantizationParams,
+// GetQuantizedConvolutionMultipler).
+import { Padding, type Conv2DOptions } from '../schema/tflite.js';
+import { check, checkArity, checkQuantized, input, output, type Node } from '../src/op.js';
+import { windowGeometry, type WindowGeometry } from '../src/padding.js';
 import { quantizeMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
+
+/** The checked operands of a convolution and the window its options and shapes give. */
+export interface ConvOperands {
+  inputT: Tensor;
+  filter: Tensor;
+  bias: Tensor | null;
+  outputT: Tensor;
+  geometry: WindowGeometry;
+}
+
+/**
+ * The checks CONV_2D and DEPTHWISE_CONV_2D share: 4-D input and filter of the input's type, positive strides
+ * and dilations, a known padding, the output shape the window gives with `outDepth` channels (taken from the
+ * filter as each op lays it out), and a bias of one value per output channel.
+ */
+export function convOperands(node: Node<Conv2DOptions>, outDepthOf: (filterShape: readonly number[]) => number): ConvOperands {
+  checkArity(node, [2, 3], 1);
+  const opts = node.options;
+  const inputT = input(node, 0);
+  const filter = input(node, 1);
+  const bias = node.inputs[2] ?? null;
+  const outputT = output(node, 0);
+  check(inputT.shape.length === 4, () => `input must have rank 4, has shape [${inputT.shape}]`);
+  check(filter.shape.length === 4, () => `filter must have rank 4, has shape [${filter.shape}]`);
+  check(outputT.dtype === inputT.dtype, () => `output is ${outputT.dtype}, input is ${inputT.dtype}`);
+  check(
+    filter.dtype === inputT.dtype,
+    () => `filter is ${filter.dtype}, input is ${inputT.dtype} (hybrid and int4 filters are not supported)`,
+  );
+  check(opts.strideH > 0 && opts.strideW > 0, () => `strides must be positive, are ${opts.strideH}x${opts.strideW}`);
+  check(
+    opts.dilationH > 0 && opts.dilationW > 0,
+    () => `dilations must be positive, are ${opts.dilationH}x${opts.dilationW}`,
+  );
+  check(opts.padding === Padding.SAME || opts.padding === Padding.VALID, () => `unknown padding ${opts.padding}`);
+  const [batches, inHeight, inWidth] = inputT.shape;
+  const [, filterHeight, filterWidth] = filter.shape;
+  const outDepth = outDepthOf(filter.shape);
+  const geometry = windowGeometry(
+    opts.padding, inHeight, inWidth, filterHeight, filterWidth, opts.strideH, opts.strideW, opts.dilationH,
+    opts.dilationW,
+  );
+  const expected = [batches, geometry.outHeight, geometry.outWidth, outDepth];
+  check(
+    outputT.shape.length === 4 && expected.every((d, i) => outputT.shape[i] === d),
+    () => `output shape is [${outputT.shape}], expected [${expected}]`,
+  );
+  if (bias) check(bias.size === outDepth, () => `bias has ${bias.size} elements, output has ${outDepth} channels`);
+  return { inputT, filter, bias, outputT, geometry };
+}
 
 /** One Q31 multiplier and exponent per output channel; a per-tensor multiplier is repeated in every slot. */
 export interface ChannelMultipliers {
