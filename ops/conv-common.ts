@@ -169,3 +169,33 @@ export function weightedQuantization(
   }
   return { ...offsets, filterOffset: -filter.zeroPoint, ...perTensorMultiplier(input, filter, bias, output, channels) };
 }
+
+export type QuantizedArray = Int8Array | Uint8Array;
+
+/** A weighted kernel's arithmetic on the arrays of its input, filter, bias (zeros when absent) and output. */
+type WeightedKernel<Values, Bias, Data> = (input: Values, filter: Values, bias: Bias, output: Values, data: Data) => void;
+
+/**
+ * The eval of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: picks the float or the quantized arithmetic that
+ * prepare chose (`data.kind`) and hands it typed arrays, with the prepared zeros standing in for an absent bias.
+ */
+export function evalWeighted<
+  F extends { kind: 'float'; zeroBias: Float32Array },
+  Q extends { kind: 'quantized'; zeroBias: Int32Array },
+>(
+  node: Node<unknown>,
+  data: F | Q,
+  floatKernel: WeightedKernel<Float32Array, Float32Array, F>,
+  quantizedKernel: WeightedKernel<QuantizedArray, Int32Array, Q>,
+): void {
+  const [inputT, filter, bias] = node.inputs;
+  const outputT = node.outputs[0];
+  if (data.kind === 'float') {
+    floatKernel(inputT!.float32(), filter!.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data as F);
+  } else {
+    quantizedKernel(
+      inputT!.data as QuantizedArray, filter!.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
+      outputT.data as QuantizedArray, data as Q,
+    );
+  }
+}

@@ -8,10 +8,9 @@
 import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOptions } from '../schema/tflite.js';
 import { check, KernelError, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
-import { convOperands, type WeightedQuantization, weightedQuantization } from './conv-common.js';
+import { convOperands, type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
-type QuantizedArray = Int8Array | Uint8Array;
 
 interface ConvGeometry {
   batches: number;
@@ -102,20 +101,7 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
     }
   },
 
-  eval(node, data) {
-    const inputT = node.inputs[0]!;
-    const filter = node.inputs[1]!;
-    const bias = node.inputs[2] ?? null;
-    const outputT = node.outputs[0];
-    if (data.kind === 'float') {
-      convFloat(inputT.float32(), filter.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data);
-    } else {
-      convQuantized(
-        inputT.data as QuantizedArray, filter.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
-        outputT.data as QuantizedArray, data,
-      );
-    }
-  },
+  eval: (node, data) => evalWeighted(node, data, convFloat, convQuantized),
 };
 
 // Taps that fall outside the input are skipped, never read: TFLM's "zero padding by omitting".

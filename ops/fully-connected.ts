@@ -10,10 +10,9 @@ import {
 } from '../schema/tflite.js';
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
-import { type WeightedQuantization, weightedQuantization } from './conv-common.js';
+import { type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
-type QuantizedArray = Int8Array | Uint8Array;
 
 /** FullyConnectedOptionsWeightsFormat.DEFAULT; the other value, SHUFFLED4x16INT8, is a uint8→int16 layout. */
 const WEIGHTS_FORMAT_DEFAULT = 0;
@@ -103,20 +102,7 @@ export const FullyConnected: OpKernel<FullyConnectedOptions, FullyConnectedData>
     }
   },
 
-  eval(node, data) {
-    const inputT = node.inputs[0]!;
-    const filter = node.inputs[1]!;
-    const bias = node.inputs[2] ?? null;
-    const outputT = node.outputs[0];
-    if (data.kind === 'float') {
-      fullyConnectedFloat(inputT.float32(), filter.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data);
-    } else {
-      fullyConnectedQuantized(
-        inputT.data as QuantizedArray, filter.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
-        outputT.data as QuantizedArray, data,
-      );
-    }
-  },
+  eval: (node, data) => evalWeighted(node, data, fullyConnectedFloat, fullyConnectedQuantized),
 };
 
 function fullyConnectedQuantized(
