@@ -17,7 +17,7 @@ import {
 import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
-import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
@@ -195,4 +195,5 @@ export const Add: OpKernel<ActivationOptions, AddSubData> = {
   parseOptions: readActivationOptions,
   prepare: (node) => prepareAddSub(node, 'ADD'),
   eval: evalAddSub,
+  reusableInputs: fullShapeInputs,
 };

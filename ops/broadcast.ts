@@ -2,7 +2,7 @@
 // pair of dims equal or one of them 1 (TFLite's CalculateShapeForBroadcast). prepare fuses the output's dims
 // into as few loops as possible, as TFLM's BroadcastBinaryOpSimple does (reference/broadcast_loop.h), so that
 // eval runs one tight loop per output row and never builds a multi-dimensional index per element.
-import { check } from '../src/op.js';
+import { check, type InputReuse, type Node } from '../src/op.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** The shape two operand shapes broadcast to, or null when they do not broadcast. */
@@ -91,6 +91,15 @@ export function planBroadcast(a: Tensor, b: Tensor, output: Tensor): BroadcastPl
     outerStridesB: Int32Array.from(outer, (loop) => loop.strideB),
     counters: new Int32Array(outer.length),
   };
+}
+
+/**
+ * OpKernel.reusableInputs of ADD, SUB and MUL: an input of the output's shape (up to leading 1s) is walked at
+ * exactly the output's index, and each row function reads both operands of an element before writing it.
+ */
+export function fullShapeInputs(node: Node<unknown>): InputReuse[] {
+  const out = node.outputs[0];
+  return [0, 1].filter((i) => node.inputs[i]!.size === out.size).map((input) => ({ input, kind: 'in-place' }));
 }
 
 /** Computes one output row: out[outStart + i] from a[aStart + i * aStep] and b[bStart + i * bStep], i < n. */

@@ -3,10 +3,12 @@
 // multipliers of all three (TFLite kernel_util.cc: PopulateConvolutionQuantizationParams,
 // GetQuantizedConvolutionMultipler).
 import { Padding, type Conv2DOptions } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node } from '../src/op.js';
+import {
+  check, checkArity, checkQuantized, input, output, type Node, type RowEvaluation, type RowWindow, type SpatialPadding,
+} from '../src/op.js';
 import { windowGeometry, type WindowGeometry } from '../src/padding.js';
 import { quantizeMultiplier } from '../src/quant.js';
-import type { Tensor } from '../src/tensor.js';
+import type { Tensor, TensorData } from '../src/tensor.js';
 
 /** The checked operands of a convolution and the window its options and shapes give. */
 export interface ConvOperands {
@@ -114,16 +116,16 @@ export function perTensorMultiplier(
   output: Tensor,
   channels: number,
 ): ChannelMultipliers {
+  const inputProductScale = Math.fround(input.scale * filter.scale);
   if (bias) {
-    const scaleDiff = Math.abs(input.scale * filter.scale - bias.scale);
+    const scaleDiff = Math.abs(inputProductScale - bias.scale);
     check(
       scaleDiff / output.scale <= 0.02,
       () =>
-        `bias scale ${bias.scale} is not input scale × filter scale (${input.scale * filter.scale}) ` +
+        `bias scale ${bias.scale} is not input scale × filter scale (${inputProductScale}) ` +
         `within 2% of the output scale ${output.scale}`,
     );
   }
-  const inputProductScale = Math.fround(input.scale * filter.scale);
   check(inputProductScale >= 0, () => `input scale × filter scale is negative (${inputProductScale})`);
   const { multiplier, shift } = quantizeMultiplier(inputProductScale / output.scale);
   return { multipliers: new Int32Array(channels).fill(multiplier), shifts: new Int32Array(channels).fill(shift) };
@@ -172,12 +174,27 @@ export function weightedQuantization(
 
 export type QuantizedArray = Int8Array | Uint8Array;
 
-/** A weighted kernel's arithmetic on the arrays of its input, filter, bias (zeros when absent) and output. */
-type WeightedKernel<Values, Bias, Data> = (input: Values, filter: Values, bias: Bias, output: Values, data: Data) => void;
+/**
+ * A weighted kernel's arithmetic on the arrays of its input, filter, bias (zeros when absent) and output. The
+ * convolutions compute one output row per call, at the position the last four arguments give (see
+ * RowEvaluation.evalRow in src/op.ts); FULLY_CONNECTED computes its whole output and ignores them.
+ */
+type WeightedKernel<Values, Bias, Data> = (
+  input: Values,
+  filter: Values,
+  bias: Bias,
+  output: Values,
+  data: Data,
+  inputStart: number,
+  inputRows: number,
+  outputStart: number,
+  row: number,
+) => void;
 
 /**
  * The eval of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: picks the float or the quantized arithmetic that
  * prepare chose (`data.kind`) and hands it typed arrays, with the prepared zeros standing in for an absent bias.
+ * Input and output are the node's tensors unless a row of a fused or in-place step says otherwise.
  */
 export function evalWeighted<
   F extends { kind: 'float'; zeroBias: Float32Array },
@@ -187,15 +204,107 @@ export function evalWeighted<
   data: F | Q,
   floatKernel: WeightedKernel<Float32Array, Float32Array, F>,
   quantizedKernel: WeightedKernel<QuantizedArray, Int32Array, Q>,
+  input: TensorData = node.inputs[0]!.data,
+  output: TensorData = node.outputs[0].data,
+  inputStart = 0,
+  inputRows = 0,
+  outputStart = 0,
+  row = 0,
 ): void {
-  const [inputT, filter, bias] = node.inputs;
-  const outputT = node.outputs[0];
+  const [, filter, bias] = node.inputs;
   if (data.kind === 'float') {
-    floatKernel(inputT!.float32(), filter!.float32(), bias ? bias.float32() : data.zeroBias, outputT.float32(), data as F);
+    floatKernel(
+      input as Float32Array, filter!.float32(), bias ? bias.float32() : data.zeroBias, output as Float32Array, data as F,
+      inputStart, inputRows, outputStart, row,
+    );
   } else {
     quantizedKernel(
-      inputT!.data as QuantizedArray, filter!.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
-      outputT.data as QuantizedArray, data as Q,
+      input as QuantizedArray, filter!.data as QuantizedArray, bias ? bias.int32() : data.zeroBias,
+      output as QuantizedArray, data as Q, inputStart, inputRows, outputStart, row,
     );
   }
+}
+
+/** The sliding window CONV_2D and DEPTHWISE_CONV_2D prepare, in their data. */
+export interface WindowData {
+  batches: number;
+  inHeight: number;
+  inWidth: number;
+  inDepth: number;
+  filterHeight: number;
+  filterWidth: number;
+  outHeight: number;
+  outWidth: number;
+  outDepth: number;
+  strideH: number;
+  strideW: number;
+  dilationH: number;
+  dilationW: number;
+  padTop: number;
+  padLeft: number;
+  /** For the output row being computed: where each filter row reads its input row, or -1 outside the input. */
+  tapRows: Int32Array;
+}
+
+export function rowWindow(d: WindowData): RowWindow {
+  return {
+    batches: d.batches,
+    inHeight: d.inHeight,
+    outHeight: d.outHeight,
+    filterHeight: d.filterHeight,
+    strideH: d.strideH,
+    dilationH: d.dilationH,
+    padTop: d.padTop,
+    inRowElements: d.inWidth * d.inDepth,
+    outRowElements: d.outWidth * d.outDepth,
+  };
+}
+
+/**
+ * Fills d.tapRows for output row `oy` (RowEvaluation.evalRow's addressing): taps that fall outside the input are
+ * marked -1 and skipped, never read, TFLM's "zero padding by omitting".
+ */
+export function fillTapRows(d: WindowData, inputStart: number, inputRows: number, oy: number): Int32Array {
+  const { tapRows, filterHeight, strideH, padTop, dilationH, inHeight } = d;
+  const rowElements = d.inWidth * d.inDepth;
+  for (let fy = 0; fy < filterHeight; fy++) {
+    const y = oy * strideH - padTop + fy * dilationH;
+    tapRows[fy] = y < 0 || y >= inHeight ? -1 : inputStart + (y % inputRows) * rowElements;
+  }
+  return tapRows;
+}
+
+/** The whole-tensor eval of a row-evaluated op: every output row of every batch, in order. */
+export function evalEveryRow<O, D extends WindowData>(node: Node<O>, data: D, rows: RowEvaluation<O, D>): void {
+  const input = node.inputs[0]!.data;
+  const output = node.outputs[0].data;
+  const { batches, inHeight, outHeight } = data;
+  const inRowElements = data.inWidth * data.inDepth;
+  const outRowElements = data.outWidth * data.outDepth;
+  for (let b = 0; b < batches; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const outputStart = (b * outHeight + oy) * outRowElements;
+      rows.evalRow(node, data, input, b * inHeight * inRowElements, inHeight, output, outputStart, oy);
+    }
+  }
+}
+
+/**
+ * A convolution's data for reading the tensor a PAD padded, instead of the padded copy: the PAD's rows and
+ * columns become the convolution's own padding, whose taps are skipped. Exact for quantized data only: a
+ * padded value is the input zero point, so its tap adds (zp - zp) * (filter + offset) = 0 to the int32
+ * accumulator, the same as skipping it. A float tap adds 0 * filter, which is NaN for an infinite weight.
+ */
+export function foldWindowPadding<D extends WindowData & { kind: 'float' | 'quantized' }>(
+  d: D,
+  padding: SpatialPadding,
+): D | null {
+  if (d.kind !== 'quantized') return null;
+  return {
+    ...d,
+    inHeight: d.inHeight - padding.top - padding.bottom,
+    inWidth: d.inWidth - padding.left - padding.right,
+    padTop: d.padTop + padding.top,
+    padLeft: d.padLeft + padding.left,
+  };
 }

@@ -6,31 +6,18 @@
 // point, as in TFLite's built-in kernel. float32: float32 accumulation in TFLM's order.
 // Grouped convolution (filter depth a divisor of the input depth) is supported as in TFLM's reference.
 import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOptions } from '../schema/tflite.js';
-import { check, KernelError, type OpKernel } from '../src/op.js';
+import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
-import { convOperands, type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
+import {
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, foldWindowPadding, rowWindow, weightedQuantization,
+  type QuantizedArray, type WeightedQuantization, type WindowData,
+} from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
-
-interface ConvGeometry {
-  batches: number;
-  inHeight: number;
-  inWidth: number;
-  inDepth: number;
-  filterHeight: number;
-  filterWidth: number;
+interface ConvGeometry extends WindowData {
   /** Input channels per group: the filter's last dimension. */
   filterDepth: number;
-  outHeight: number;
-  outWidth: number;
-  outDepth: number;
   filtersPerGroup: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
 }
 
 interface QuantizedConvData extends ConvGeometry, WeightedQuantization {
@@ -51,6 +38,12 @@ interface FloatConvData extends ConvGeometry {
 }
 
 type ConvData = QuantizedConvData | FloatConvData;
+
+const convRows: RowEvaluation<Conv2DOptions, ConvData> = {
+  window: rowWindow,
+  evalRow: (node, data, input, inputStart, inputRows, output, outputStart, row) =>
+    evalWeighted(node, data, convFloatRow, convQuantizedRow, input, output, inputStart, inputRows, outputStart, row),
+};
 
 export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
   name: 'CONV_2D',
@@ -75,7 +68,7 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
       outHeight: geometry.outHeight, outWidth: geometry.outWidth, outDepth,
       filtersPerGroup: outDepth / groups,
       strideH: opts.strideH, strideW: opts.strideW, dilationH: opts.dilationH, dilationW: opts.dilationW,
-      padTop: geometry.padTop, padLeft: geometry.padLeft,
+      padTop: geometry.padTop, padLeft: geometry.padLeft, tapRows: new Int32Array(filterHeight),
     };
 
     switch (inputT.dtype) {
@@ -101,101 +94,100 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
     }
   },
 
-  eval: (node, data) => evalWeighted(node, data, convFloat, convQuantized),
+  eval: (node, data) => evalEveryRow(node, data, convRows),
+  rows: convRows,
+  foldPadding: (_node, data, padding) => foldWindowPadding(data, padding),
 };
 
-// Taps that fall outside the input are skipped, never read: TFLM's "zero padding by omitting".
+// One output row (RowEvaluation.evalRow), taps in TFLM's order: filter row, filter column, input channel.
 
-function convQuantized(
+function convQuantizedRow(
   inputData: QuantizedArray,
   filterData: QuantizedArray,
   biasData: Int32Array,
   outputData: QuantizedArray,
   d: QuantizedConvData,
+  inputStart: number,
+  inputRows: number,
+  outputStart: number,
+  oy: number,
 ): void {
   const {
-    batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth, outHeight, outWidth, outDepth,
-    filtersPerGroup, strideH, strideW, dilationH, dilationW, padTop, padLeft,
-    inputOffset, filterOffset, outputOffset, multipliers, shifts, requantize, min, max,
+    inWidth, inDepth, filterHeight, filterWidth, filterDepth, outWidth, outDepth, filtersPerGroup, strideW,
+    dilationW, padLeft, inputOffset, filterOffset, outputOffset, multipliers, shifts, requantize, min, max,
   } = d;
+  const tapRows = fillTapRows(d, inputStart, inputRows, oy);
   const filterRowSize = filterWidth * filterDepth;
   const filterSize = filterHeight * filterRowSize;
-  let out = 0;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      const yOrigin = oy * strideH - padTop;
-      for (let ox = 0; ox < outWidth; ox++) {
-        const xOrigin = ox * strideW - padLeft;
-        for (let oc = 0; oc < outDepth; oc++) {
-          const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
-          // Exact in a double (each product is below 2^16 in magnitude); `| 0` below wraps the sum to
-          // int32 as TFLM's int32 accumulator would.
-          let acc = 0;
-          for (let fy = 0; fy < filterHeight; fy++) {
-            const y = yOrigin + fy * dilationH;
-            if (y < 0 || y >= inHeight) continue;
-            const rowBase = (b * inHeight + y) * inWidth;
-            const filterRow = oc * filterSize + fy * filterRowSize;
-            for (let fx = 0; fx < filterWidth; fx++) {
-              const x = xOrigin + fx * dilationW;
-              if (x < 0 || x >= inWidth) continue;
-              const i = (rowBase + x) * inDepth + channelBase;
-              const f = filterRow + fx * filterDepth;
-              for (let c = 0; c < filterDepth; c++) {
-                acc += (filterData[f + c] + filterOffset) * (inputData[i + c] + inputOffset);
-              }
-            }
+  let out = outputStart;
+  for (let ox = 0; ox < outWidth; ox++) {
+    const xOrigin = ox * strideW - padLeft;
+    for (let oc = 0; oc < outDepth; oc++) {
+      const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
+      // Exact in a double (each product is below 2^16 in magnitude); `| 0` below wraps the sum to
+      // int32 as TFLM's int32 accumulator would.
+      let acc = 0;
+      for (let fy = 0; fy < filterHeight; fy++) {
+        const rowStart = tapRows[fy];
+        if (rowStart < 0) continue;
+        const filterRow = oc * filterSize + fy * filterRowSize;
+        for (let fx = 0; fx < filterWidth; fx++) {
+          const x = xOrigin + fx * dilationW;
+          if (x < 0 || x >= inWidth) continue;
+          const i = rowStart + x * inDepth + channelBase;
+          const f = filterRow + fx * filterDepth;
+          for (let c = 0; c < filterDepth; c++) {
+            acc += (filterData[f + c] + filterOffset) * (inputData[i + c] + inputOffset);
           }
-          const v = requantize((acc + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
-          outputData[out++] = v < min ? min : v > max ? max : v;
         }
       }
+      const v = requantize((acc + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
+      outputData[out++] = v < min ? min : v > max ? max : v;
     }
   }
 }
 
-function convFloat(
+function convFloatRow(
   inputData: Float32Array,
   filterData: Float32Array,
   biasData: Float32Array,
   outputData: Float32Array,
   d: FloatConvData,
+  inputStart: number,
+  inputRows: number,
+  outputStart: number,
+  oy: number,
 ): void {
   const {
-    batches, inHeight, inWidth, inDepth, filterHeight, filterWidth, filterDepth, outHeight, outWidth, outDepth,
-    filtersPerGroup, strideH, strideW, dilationH, dilationW, padTop, padLeft, min, max,
+    inWidth, inDepth, filterHeight, filterWidth, filterDepth, outWidth, outDepth, filtersPerGroup, strideW,
+    dilationW, padLeft, min, max,
   } = d;
+  const tapRows = fillTapRows(d, inputStart, inputRows, oy);
   const filterRowSize = filterWidth * filterDepth;
   const filterSize = filterHeight * filterRowSize;
-  let out = 0;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      const yOrigin = oy * strideH - padTop;
-      for (let ox = 0; ox < outWidth; ox++) {
-        const xOrigin = ox * strideW - padLeft;
-        for (let oc = 0; oc < outDepth; oc++) {
-          const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
-          // float32 arithmetic, rounded after every product and every sum, in TFLM's order.
-          let total = 0;
-          for (let fy = 0; fy < filterHeight; fy++) {
-            const y = yOrigin + fy * dilationH;
-            if (y < 0 || y >= inHeight) continue;
-            const rowBase = (b * inHeight + y) * inWidth;
-            const filterRow = oc * filterSize + fy * filterRowSize;
-            for (let fx = 0; fx < filterWidth; fx++) {
-              const x = xOrigin + fx * dilationW;
-              if (x < 0 || x >= inWidth) continue;
-              const i = (rowBase + x) * inDepth + channelBase;
-              const f = filterRow + fx * filterDepth;
-              for (let c = 0; c < filterDepth; c++) {
-                total = Math.fround(total + Math.fround(filterData[f + c] * inputData[i + c]));
-              }
-            }
+  let out = outputStart;
+  for (let ox = 0; ox < outWidth; ox++) {
+    const xOrigin = ox * strideW - padLeft;
+    for (let oc = 0; oc < outDepth; oc++) {
+      const channelBase = ((oc / filtersPerGroup) | 0) * filterDepth;
+      // float32 arithmetic, rounded after every product and every sum, in TFLM's order.
+      let total = 0;
+      for (let fy = 0; fy < filterHeight; fy++) {
+        const rowStart = tapRows[fy];
+        if (rowStart < 0) continue;
+        const filterRow = oc * filterSize + fy * filterRowSize;
+        for (let fx = 0; fx < filterWidth; fx++) {
+          const x = xOrigin + fx * dilationW;
+          if (x < 0 || x >= inWidth) continue;
+          const i = rowStart + x * inDepth + channelBase;
+          const f = filterRow + fx * filterDepth;
+          for (let c = 0; c < filterDepth; c++) {
+            total = Math.fround(total + Math.fround(filterData[f + c] * inputData[i + c]));
           }
-          const v = Math.fround(total + biasData[oc]);
-          outputData[out++] = v < min ? min : v > max ? max : v;
         }
       }
+      const v = Math.fround(total + biasData[oc]);
+      outputData[out++] = v < min ? min : v > max ? max : v;
     }
   }
 }

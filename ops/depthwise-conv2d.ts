@@ -9,29 +9,16 @@
 import {
   readDepthwiseConv2DOptions, BuiltinOperator, BuiltinOptionsType, type DepthwiseConv2DOptions,
 } from '../schema/tflite.js';
-import { check, KernelError, type OpKernel } from '../src/op.js';
+import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
-import { convOperands, type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
+import {
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, foldWindowPadding, rowWindow, weightedQuantization,
+  type QuantizedArray, type WeightedQuantization, type WindowData,
+} from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
-
-interface DepthwiseGeometry {
-  batches: number;
-  inHeight: number;
-  inWidth: number;
-  inDepth: number;
+interface DepthwiseGeometry extends WindowData {
   depthMultiplier: number;
-  filterHeight: number;
-  filterWidth: number;
-  outHeight: number;
-  outWidth: number;
-  outDepth: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
 }
 
 interface QuantizedDepthwiseData extends DepthwiseGeometry, WeightedQuantization {
@@ -53,6 +40,14 @@ interface FloatDepthwiseData extends DepthwiseGeometry {
 }
 
 type DepthwiseData = QuantizedDepthwiseData | FloatDepthwiseData;
+
+const depthwiseRows: RowEvaluation<DepthwiseConv2DOptions, DepthwiseData> = {
+  window: rowWindow,
+  evalRow: (node, data, input, inputStart, inputRows, output, outputStart, row) =>
+    evalWeighted(
+      node, data, depthwiseFloatRow, depthwiseQuantizedRow, input, output, inputStart, inputRows, outputStart, row,
+    ),
+};
 
 export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = {
   name: 'DEPTHWISE_CONV_2D',
@@ -76,7 +71,7 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
       batches, inHeight, inWidth, inDepth, depthMultiplier: opts.depthMultiplier, filterHeight, filterWidth,
       outHeight: geometry.outHeight, outWidth: geometry.outWidth, outDepth,
       strideH: opts.strideH, strideW: opts.strideW, dilationH: opts.dilationH, dilationW: opts.dilationW,
-      padTop: geometry.padTop, padLeft: geometry.padLeft,
+      padTop: geometry.padTop, padLeft: geometry.padLeft, tapRows: new Int32Array(filterHeight),
     };
 
     switch (inputT.dtype) {
@@ -104,100 +99,99 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
     }
   },
 
-  eval: (node, data) => evalWeighted(node, data, depthwiseFloat, depthwiseQuantized),
+  eval: (node, data) => evalEveryRow(node, data, depthwiseRows),
+  rows: depthwiseRows,
+  foldPadding: (_node, data, padding) => foldWindowPadding(data, padding),
 };
 
-// Taps that fall outside the input are skipped, never read: TFLM's "zero padding by omitting". Each
-// channel still accumulates its taps in TFLM's (filter row, filter column) order.
+// One output row (RowEvaluation.evalRow). Each channel accumulates its taps in TFLM's (filter row, filter
+// column) order.
 
-function depthwiseQuantized(
+function depthwiseQuantizedRow(
   inputData: QuantizedArray,
   filterData: QuantizedArray,
   biasData: Int32Array,
   outputData: QuantizedArray,
   d: QuantizedDepthwiseData,
+  inputStart: number,
+  inputRows: number,
+  outputStart: number,
+  oy: number,
 ): void {
   const {
-    batches, inHeight, inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outHeight, outWidth, outDepth,
-    strideH, strideW, dilationH, dilationW, padTop, padLeft,
+    inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outWidth, outDepth, strideW, dilationW, padLeft,
     inputOffset, filterOffset, outputOffset, multipliers, shifts, min, max, accumulators: acc,
   } = d;
-  let out = 0;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      const yOrigin = oy * strideH - padTop;
-      for (let ox = 0; ox < outWidth; ox++) {
-        const xOrigin = ox * strideW - padLeft;
-        // Int32Array storage wraps every partial sum to int32, as TFLM's int32 accumulator does.
-        acc.fill(0);
-        for (let fy = 0; fy < filterHeight; fy++) {
-          const y = yOrigin + fy * dilationH;
-          if (y < 0 || y >= inHeight) continue;
-          const rowBase = (b * inHeight + y) * inWidth;
-          for (let fx = 0; fx < filterWidth; fx++) {
-            const x = xOrigin + fx * dilationW;
-            if (x < 0 || x >= inWidth) continue;
-            const i = (rowBase + x) * inDepth;
-            const f = (fy * filterWidth + fx) * outDepth;
-            let oc = 0;
-            for (let ic = 0; ic < inDepth; ic++) {
-              const value = inputData[i + ic] + inputOffset;
-              for (let m = 0; m < depthMultiplier; m++, oc++) {
-                acc[oc] += (filterData[f + oc] + filterOffset) * value;
-              }
-            }
+  const tapRows = fillTapRows(d, inputStart, inputRows, oy);
+  let out = outputStart;
+  for (let ox = 0; ox < outWidth; ox++) {
+    const xOrigin = ox * strideW - padLeft;
+    // Int32Array storage wraps every partial sum to int32, as TFLM's int32 accumulator does.
+    acc.fill(0);
+    for (let fy = 0; fy < filterHeight; fy++) {
+      const rowStart = tapRows[fy];
+      if (rowStart < 0) continue;
+      for (let fx = 0; fx < filterWidth; fx++) {
+        const x = xOrigin + fx * dilationW;
+        if (x < 0 || x >= inWidth) continue;
+        const i = rowStart + x * inDepth;
+        const f = (fy * filterWidth + fx) * outDepth;
+        let oc = 0;
+        for (let ic = 0; ic < inDepth; ic++) {
+          const value = inputData[i + ic] + inputOffset;
+          for (let m = 0; m < depthMultiplier; m++, oc++) {
+            acc[oc] += (filterData[f + oc] + filterOffset) * value;
           }
         }
-        for (let oc = 0; oc < outDepth; oc++) {
-          const v = multiplyByQuantizedMultiplier((acc[oc] + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
-          outputData[out++] = v < min ? min : v > max ? max : v;
-        }
       }
+    }
+    for (let oc = 0; oc < outDepth; oc++) {
+      const v = multiplyByQuantizedMultiplier((acc[oc] + biasData[oc]) | 0, multipliers[oc], shifts[oc]) + outputOffset;
+      outputData[out++] = v < min ? min : v > max ? max : v;
     }
   }
 }
 
-function depthwiseFloat(
+function depthwiseFloatRow(
   inputData: Float32Array,
   filterData: Float32Array,
   biasData: Float32Array,
   outputData: Float32Array,
   d: FloatDepthwiseData,
+  inputStart: number,
+  inputRows: number,
+  outputStart: number,
+  oy: number,
 ): void {
   const {
-    batches, inHeight, inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outHeight, outWidth, outDepth,
-    strideH, strideW, dilationH, dilationW, padTop, padLeft, min, max, accumulators: total,
+    inWidth, inDepth, depthMultiplier, filterHeight, filterWidth, outWidth, outDepth, strideW, dilationW, padLeft,
+    min, max, accumulators: total,
   } = d;
-  let out = 0;
-  for (let b = 0; b < batches; b++) {
-    for (let oy = 0; oy < outHeight; oy++) {
-      const yOrigin = oy * strideH - padTop;
-      for (let ox = 0; ox < outWidth; ox++) {
-        const xOrigin = ox * strideW - padLeft;
-        total.fill(0);
-        for (let fy = 0; fy < filterHeight; fy++) {
-          const y = yOrigin + fy * dilationH;
-          if (y < 0 || y >= inHeight) continue;
-          const rowBase = (b * inHeight + y) * inWidth;
-          for (let fx = 0; fx < filterWidth; fx++) {
-            const x = xOrigin + fx * dilationW;
-            if (x < 0 || x >= inWidth) continue;
-            const i = (rowBase + x) * inDepth;
-            const f = (fy * filterWidth + fx) * outDepth;
-            let oc = 0;
-            for (let ic = 0; ic < inDepth; ic++) {
-              const value = inputData[i + ic];
-              for (let m = 0; m < depthMultiplier; m++, oc++) {
-                total[oc] += Math.fround(filterData[f + oc] * value);
-              }
-            }
+  const tapRows = fillTapRows(d, inputStart, inputRows, oy);
+  let out = outputStart;
+  for (let ox = 0; ox < outWidth; ox++) {
+    const xOrigin = ox * strideW - padLeft;
+    total.fill(0);
+    for (let fy = 0; fy < filterHeight; fy++) {
+      const rowStart = tapRows[fy];
+      if (rowStart < 0) continue;
+      for (let fx = 0; fx < filterWidth; fx++) {
+        const x = xOrigin + fx * dilationW;
+        if (x < 0 || x >= inWidth) continue;
+        const i = rowStart + x * inDepth;
+        const f = (fy * filterWidth + fx) * outDepth;
+        let oc = 0;
+        for (let ic = 0; ic < inDepth; ic++) {
+          const value = inputData[i + ic];
+          for (let m = 0; m < depthMultiplier; m++, oc++) {
+            total[oc] += Math.fround(filterData[f + oc] * value);
           }
         }
-        for (let oc = 0; oc < outDepth; oc++) {
-          const v = Math.fround(total[oc] + biasData[oc]);
-          outputData[out++] = v < min ? min : v > max ? max : v;
-        }
       }
+    }
+    for (let oc = 0; oc < outDepth; oc++) {
+      const v = Math.fround(total[oc] + biasData[oc]);
+      outputData[out++] = v < min ? min : v > max ? max : v;
     }
   }
 }

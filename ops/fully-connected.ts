@@ -4,12 +4,15 @@
 // Weights are [units, depth]; the input is read as [batches, depth] whatever its rank. int8: per-tensor
 // weights (whose zero point is applied, as TFLM keeps it "for backward compatibility") or per-channel
 // weights along dimension 0 (symmetric, zero points 0). uint8: per-tensor with a weights zero point.
-// float32: float32 accumulation in TFLM's order. Requantization is TFLM's double rounding.
+// float32: float32 accumulation in TFLM's order. Requantization is TFLM's double rounding, except for int8 with
+// `rounding: 'single'`: TFLite's built-in int8 kernel (optimized_integer_ops::FullyConnected) multiplies on ruy
+// through cpu_backend_gemm, which rounds once, as for int8 CONV_2D (measured by the kernel suite). Its uint8
+// kernel rounds twice, as TFLM.
 import {
   readFullyConnectedOptions, BuiltinOperator, BuiltinOptionsType, type FullyConnectedOptions,
 } from '../schema/tflite.js';
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
-import { multiplyByQuantizedMultiplier } from '../src/quant.js';
+import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
 import { type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
@@ -25,6 +28,7 @@ interface FullyConnectedShape {
 
 interface QuantizedFullyConnectedData extends FullyConnectedShape, WeightedQuantization {
   kind: 'quantized';
+  requantize: (x: number, multiplier: number, shift: number) => number;
   min: number;
   max: number;
   zeroBias: Int32Array;
@@ -45,7 +49,7 @@ export const FullyConnected: OpKernel<FullyConnectedOptions, FullyConnectedData>
   optionsType: BuiltinOptionsType.FullyConnectedOptions,
   parseOptions: readFullyConnectedOptions,
 
-  prepare(node) {
+  prepare(node, context) {
     const opts = node.options;
     check(
       opts.weightsFormat === WEIGHTS_FORMAT_DEFAULT,
@@ -95,6 +99,7 @@ export const FullyConnected: OpKernel<FullyConnectedOptions, FullyConnectedData>
           ...shape,
           ...weightedQuantization('fully-connected', inputT, filter, bias, outputT, units),
           ...quantizedActivationRange(opts.activation, outputT),
+          requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier,
           zeroBias: new Int32Array(units),
         };
       default:
@@ -112,7 +117,7 @@ function fullyConnectedQuantized(
   outputData: QuantizedArray,
   d: QuantizedFullyConnectedData,
 ): void {
-  const { batches, depth, units, inputOffset, filterOffset, outputOffset, multipliers, shifts, min, max } = d;
+  const { batches, depth, units, inputOffset, filterOffset, outputOffset, multipliers, shifts, requantize, min, max } = d;
   let out = 0;
   for (let b = 0; b < batches; b++) {
     const inputBase = b * depth;
@@ -124,7 +129,7 @@ function fullyConnectedQuantized(
       for (let k = 0; k < depth; k++) {
         acc += (filterData[filterBase + k] + filterOffset) * (inputData[inputBase + k] + inputOffset);
       }
-      const v = multiplyByQuantizedMultiplier((acc + biasData[u]) | 0, multipliers[u], shifts[u]) + outputOffset;
+      const v = requantize((acc + biasData[u]) | 0, multipliers[u], shifts[u]) + outputOffset;
       outputData[out++] = v < min ? min : v > max ? max : v;
     }
   }

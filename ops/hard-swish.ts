@@ -8,7 +8,7 @@
 // byte alone, so prepare runs that arithmetic once per byte and eval looks it up. float32 follows TFLM's
 // reference.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, unaryElementwise } from '../src/op.js';
 import {
   quantizeMultiplier,
   roundingDivideByPOTInt16,
@@ -131,4 +131,5 @@ export const HardSwish: OpKernel<void, HardSwishData> = {
   parseOptions: () => undefined,
   prepare: prepareHardSwish,
   eval: evalHardSwish,
+  reusableInputs: overwriteInput0,
 };

@@ -6,7 +6,7 @@
 // prepare (LUTPopulate in common.h). Either way the output depends on the input byte alone, so prepare
 // tabulates it and eval looks it up. float32 follows TFLM's reference_ops::Logistic.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, unaryElementwise } from '../src/op.js';
 import {
   calculateInputRadius,
   frexp,
@@ -112,4 +112,5 @@ export const Logistic: OpKernel<void, LogisticData> = {
   parseOptions: () => undefined,
   prepare: prepareLogistic,
   eval: evalLogistic,
+  reusableInputs: overwriteInput0,
 };

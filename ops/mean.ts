@@ -10,7 +10,7 @@
 // input_zero_point * count from the sum, then requantize once with input_scale / output_scale, whose Q31
 // multiplier has 1/count folded in (see foldCount).
 // uint8 follows TFLite's built-in kernel (kernels/reduce.cc EvalMean), which TFLM does not run: the global
-// average pool (4-D, axes {1, 2}, keep_dims) goes to optimized_ops::Mean, which computes its multiplier and
+// average pool (4-D, axes exactly {1, 2} as written, keep_dims) goes to optimized_ops::Mean, which computes its multiplier and
 // bias in float (see uint8GlobalAverage); every other uint8 mean goes to QuantizedMeanOrSum, whatever the
 // scales (TFLite has no same-scale shortcut).
 import { BuiltinOperator, BuiltinOptionsType, readReducerOptions, type ReducerOptions } from '../schema/tflite.js';
@@ -108,8 +108,8 @@ function prepareMean(node: Node<ReducerOptions>): MeanData {
   if (x.dtype === 'int8' && x.scale === y.scale && x.zeroPoint === y.zeroPoint) {
     return { mode: 'truncate', ...shape, sums, ...unused };
   }
-  const isGlobalPool = rank === 4 && keepDims && reduced.filter(Boolean).length === 2 && reduced[1] && reduced[2];
-  if (x.dtype === 'uint8' && isGlobalPool) {
+  // TFLite tests the axes as written, so [-3, -2] over the same dims takes the integer path (kernel suite).
+  if (x.dtype === 'uint8' && rank === 4 && keepDims && axesAreOneAndTwo) {
     const { multiplier, shift, bias } = uint8GlobalAverage(x, y, count);
     return { mode: 'requantize', ...shape, sums, sumOffset: 0, multiplier, shift, outputOffset: bias, min, max };
   }

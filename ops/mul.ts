@@ -13,7 +13,7 @@ import {
 } from '../schema/tflite.js';
 import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
-import { forEachBroadcastRow, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
@@ -141,4 +141,5 @@ export const Mul: OpKernel<ActivationOptions, MulData> = {
   parseOptions: readActivationOptions,
   prepare: prepareMul,
   eval: evalMul,
+  reusableInputs: fullShapeInputs,
 };

@@ -4,7 +4,7 @@
 // kernels/pad.cc), i.e. real 0.0, and 0 for the other types. Each is one byte repeated, so the kernel works
 // on raw bytes: fill the output with that byte, then copy the input's innermost rows into place.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, input, output, type Node, type OpKernel, type SpatialPadding } from '../src/op.js';
 import { constantInts, ELEMENT_SIZE } from '../src/tensor.js';
 import { typeRange } from '../src/quant.js';
 
@@ -96,10 +96,23 @@ function pad(d: PadData, x: Uint8Array, y: Uint8Array): void {
   }
 }
 
+/**
+ * OpKernel.implicitPadding: a quantized 4-D PAD of height and width only, whose padding value is the output
+ * zero point, the value a convolution reading the output counts as nothing (conv-common.ts foldWindowPadding).
+ */
+function implicitPadding(node: Node<void>): SpatialPadding | null {
+  const x = node.inputs[0]!;
+  if (x.shape.length !== 4 || (x.dtype !== 'int8' && x.dtype !== 'uint8')) return null;
+  const [batchBefore, batchAfter, top, bottom, left, right, channelsBefore, channelsAfter] = constantInts(node.inputs[1]!);
+  if (batchBefore !== 0 || batchAfter !== 0 || channelsBefore !== 0 || channelsAfter !== 0) return null;
+  return { top, bottom, left, right };
+}
+
 export const Pad: OpKernel<void, PadData> = {
   name: 'PAD',
   code: BuiltinOperator.PAD,
   parseOptions: () => undefined,
   prepare: preparePad,
   eval: (node, data) => pad(data, node.inputs[0]!.bytes, node.outputs[0].bytes),
+  implicitPadding,
 };

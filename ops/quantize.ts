@@ -127,4 +127,7 @@ export const Quantize: OpKernel<void, QuantizeData> = {
   parseOptions: () => undefined,
   prepare: prepareQuantize,
   eval: evalQuantize,
+  // A requantization between types of one size reads x[i], then writes y[i] at the same byte offset.
+  reusableInputs: (node, d) =>
+    !d.fromFloat && node.inputs[0]!.byteLength === node.outputs[0].byteLength ? [{ input: 0, kind: 'in-place' }] : [],
 };

@@ -7,7 +7,7 @@
 // with the multiplier from the float32 ratio of the scales, and clamp to the bounds quantized on the output.
 // float32 follows TFLM's ReluFloat / Relu6Float.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { checkQuantized, type Node, type OpKernel, unaryElementwise } from '../src/op.js';
+import { checkQuantized, type Node, type OpKernel, overwriteInput0, unaryElementwise } from '../src/op.js';
 import {
   multiplyByQuantizedMultiplier,
   quantizeMultiplier,
@@ -102,6 +102,7 @@ export const Relu: OpKernel<void, ReluData> = {
   parseOptions: () => undefined,
   prepare: (node) => prepareRelu(node, false),
   eval: evalRelu,
+  reusableInputs: overwriteInput0,
 };
 
 export const Relu6: OpKernel<void, ReluData> = {
@@ -110,4 +111,5 @@ export const Relu6: OpKernel<void, ReluData> = {
   parseOptions: () => undefined,
   prepare: (node) => prepareRelu(node, true),
   eval: evalRelu,
+  reusableInputs: overwriteInput0,
 };

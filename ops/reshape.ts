@@ -2,7 +2,7 @@
 // uses the output tensor's own dims); the requested shape, from the optional shape tensor or else the
 // options (as TFLite's reshape.cc picks it), is only checked against it.
 import { BuiltinOperator, BuiltinOptionsType, readReshapeOptions, type ReshapeOptions } from '../schema/tflite.js';
-import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, input, output, type InputReuse, type Node, type OpKernel } from '../src/op.js';
 import { constantInts, type Tensor } from '../src/tensor.js';
 
 function prepareReshape(node: Node<ReshapeOptions>): void {
@@ -54,6 +54,11 @@ export function copyUnlessAliased(node: Node<unknown>): void {
   if (to.buffer !== from.buffer || to.byteOffset !== from.byteOffset) to.set(from);
 }
 
+/** OpKernel.reusableInputs of RESHAPE and SQUEEZE: the output is the input's bytes. */
+export function aliasInput0(): InputReuse[] {
+  return [{ input: 0, kind: 'alias' }];
+}
+
 export const Reshape: OpKernel<ReshapeOptions, void> = {
   name: 'RESHAPE',
   code: BuiltinOperator.RESHAPE,
@@ -61,4 +66,5 @@ export const Reshape: OpKernel<ReshapeOptions, void> = {
   parseOptions: readReshapeOptions,
   prepare: prepareReshape,
   eval: copyUnlessAliased,
+  reusableInputs: aliasInput0,
 };

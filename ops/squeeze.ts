@@ -2,7 +2,7 @@
 // squeeze.cc checks them; the bytes are unchanged.
 import { BuiltinOperator, BuiltinOptionsType, readSqueezeOptions, type SqueezeOptions } from '../schema/tflite.js';
 import { check, checkArity, input, output, type Node, type OpKernel } from '../src/op.js';
-import { copyUnlessAliased } from './reshape.js';
+import { aliasInput0, copyUnlessAliased } from './reshape.js';
 
 function prepareSqueeze(node: Node<SqueezeOptions>): void {
   checkArity(node, 1, 1);
@@ -32,4 +32,5 @@ export const Squeeze: OpKernel<SqueezeOptions, void> = {
   parseOptions: readSqueezeOptions,
   prepare: prepareSqueeze,
   eval: copyUnlessAliased,
+  reusableInputs: aliasInput0,
 };

@@ -7,6 +7,7 @@ import {
 } from '../schema/tflite.js';
 import type { OpKernel } from '../src/op.js';
 import { evalAddSub, prepareAddSub, type AddSubData } from './add.js';
+import { fullShapeInputs } from './broadcast.js';
 
 export const Sub: OpKernel<ActivationOptions, AddSubData> = {
   name: 'SUB',
@@ -15,4 +16,5 @@ export const Sub: OpKernel<ActivationOptions, AddSubData> = {
   parseOptions: readActivationOptions,
   prepare: (node) => prepareAddSub(node, 'SUB'),
   eval: evalAddSub,
+  reusableInputs: fullShapeInputs,
 };

@@ -74,6 +74,11 @@ export class Table {
     return this.field(id, 1) !== 0;
   }
 
+  /** How many field slots the vtable lists, present or not: a writer copying the table must know them all. */
+  get slotCount(): number {
+    return (this.vtableSize - 4) / 2;
+  }
+
   int8(id: number, fallback = 0): number {
     const at = this.field(id, 1);
     return at ? this.fb.view.getInt8(at) : fallback;

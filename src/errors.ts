@@ -22,6 +22,9 @@ export class UnsupportedOpError extends TfliteInt8Error {
   }
 }
 
+/** A well-formed model that uses something tflite-int8 does not run (sparse tensors, variable tensors, ...). */
+export class UnsupportedFeatureError extends TfliteInt8Error {}
+
 /** An operator rejected its tensors or options while preparing, or failed while running. */
 export class NodeError extends TfliteInt8Error {
   constructor(
@@ -38,3 +41,6 @@ export class InputError extends TfliteInt8Error {}
 
 /** The arena given is too small for the plan, or the plan cannot be made. */
 export class ArenaError extends TfliteInt8Error {}
+
+/** The bytes are not an image we can decode (corrupt, or a format or variant we do not read), or the image is unusable. */
+export class ImageFormatError extends TfliteInt8Error {}

@@ -1,34 +1,44 @@
-// Load a model, resolve its operators, plan one arena, prepare every node once, then invoke as often as asked.
+// Load a model, resolve and prepare every operator once, plan one arena, then invoke as often as asked.
 // Subgraph 0 is the graph that runs (control-flow ops that call other subgraphs are not supported).
-import { ArenaError, InputError, NodeError, TfliteInt8Error, UnsupportedOpError } from './errors.js';
+import { ArenaError, UnsupportedFeatureError, InputError } from './errors.js';
+import { nodeError, prepareGraph, type PreparedNode } from './graph.js';
+import { planExecution, type MemoryPlan, type PlannerName, type Step } from './memory-plan.js';
 import { readModel, type Model, type Subgraph } from './model.js';
-import type { Node, OpKernel, PrepareContext } from './op.js';
-import { planGreedyTflm, tensorLifetimes } from './planner.js';
+import type { Node } from './op.js';
 import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
-import { ELEMENT_SIZE, Tensor, type TensorData } from './tensor.js';
+import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
+import { ELEMENT_SIZE, elementCount, typedView, type Tensor, type TensorData } from './tensor.js';
 
 export interface InterpreterOptions {
   /** The kernels the model may use. Missing ones fail the load, all named at once. */
   resolver: OpResolver;
-  /** 'double' (default): TFLM's reference requantization. 'single': TFLite's built-in per-channel conv. */
+  /** 'double' (default): TFLM's reference requantization. 'single': TFLite's built-in int8 CONV_2D and FULLY_CONNECTED. */
   rounding?: Rounding;
   /**
    * Give every tensor its own memory for the whole run, so each can be read after invoke (TFLM's
-   * preserve_all_tensors, used to compare intermediates). Costs the sum of all activations.
+   * preserve_all_tensors, used to compare intermediates). Costs the sum of all activations, and turns off
+   * every memory-sharing technique of the optimized planner.
    */
   preserveAllTensors?: boolean;
+  /**
+   * 'optimized' (default): our planner (memory-plan.ts), which shares and streams memory for a much smaller
+   * arena with identical outputs. 'tflm': TFLM's plan, to the byte.
+   */
+  planner?: PlannerName;
+  /** Use an arena of exactly this many bytes; ArenaError if the plan needs more. Default: what the plan needs. */
+  arenaBytes?: number;
   /** Refuse plans larger than this (default 1 GiB): a corrupt shape must not allocate without bound. */
   maxArenaBytes?: number;
 }
 
 export const DEFAULT_MAX_ARENA_BYTES = 2 ** 30;
 
-interface PreparedNode {
-  node: Node<unknown>;
-  kernel: OpKernel;
-  data: unknown;
-}
+/** A step of the plan with the arena views it needs, made once so that invoke allocates nothing. */
+type BoundStep =
+  | { kind: 'node'; node: PreparedNode }
+  | { kind: 'in-place'; rows: InPlaceRows; pending: TensorData; pendingByte: number }
+  | { kind: 'fused'; rows: FusedRows; ring: TensorData };
 
 export class Interpreter {
   readonly model: Model;
@@ -39,62 +49,72 @@ export class Interpreter {
   readonly outputs: readonly Tensor[];
   /** The one buffer all non-constant tensors live in. */
   readonly arena: ArrayBuffer;
+  /** Where each tensor and scratch buffer lives in the arena, and what the planner saved. */
+  readonly memoryPlan: MemoryPlan;
   /** Constants whose bytes were misaligned for their type in the model and had to be copied. */
   readonly copiedConstants: number;
-  private readonly nodes: PreparedNode[];
+  private readonly steps: BoundStep[];
+  /** The whole arena as bytes, for in-place steps' row copies. */
+  private readonly arenaView: Uint8Array;
 
   constructor(model: Uint8Array | ArrayBuffer | Model, options: InterpreterOptions) {
     this.model = model instanceof Uint8Array || model instanceof ArrayBuffer ? readModel(model) : model;
     const g = (this.subgraph = this.model.subgraphs[0]);
-    const kernels = resolveKernels(g, options.resolver);
-
-    const tensors = g.tensors.map(
-      (t) => new Tensor(t.index, t.name, t.dtype, t.shape, t.quantization, t.data !== null),
-    );
-    let copied = 0;
+    // Variable tensors hold state across invokes for stateful ops (LSTM, SVDF), none of which we have; running
+    // an op on one would read memory that was never planned.
+    const variable = g.tensors.find((t) => t.isVariable);
+    if (variable) {
+      throw new UnsupportedFeatureError(
+        `subgraph 0 tensor ${variable.index} (${variable.name}) is a variable tensor; stateful models are not supported`,
+      );
+    }
+    const limit = options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES;
+    // Before prepare, whose buffers grow with tensor sizes: no plan holding this tensor can be accepted.
     for (const t of g.tensors) {
-      if (!t.data) continue;
-      const size = ELEMENT_SIZE[t.dtype] ?? 1;
-      // Typed views need aligned offsets; the converter aligns buffers to 16, but a user's Uint8Array may not be.
-      if (t.data.byteOffset % size === 0) tensors[t.index].setBytes(t.data);
-      else {
-        tensors[t.index].setBytes(t.data.slice());
-        copied++;
+      const bytes = t.data || t.isVariable ? 0 : elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
+      if (bytes > limit) {
+        throw new ArenaError(`tensor ${t.index} (${t.name}) needs ${bytes} bytes, more than the ${limit}-byte limit (maxArenaBytes)`);
       }
     }
-    this.copiedConstants = copied;
-
-    const requests = tensorLifetimes(g);
-    if (options.preserveAllTensors) {
-      for (const r of requests) [r.firstUse, r.lastUse] = [0, g.operators.length];
+    const graph = prepareGraph(this.model, options.resolver, { rounding: options.rounding ?? 'double' });
+    const planner = options.planner ?? 'optimized';
+    const { memory, steps } = planExecution(graph, planner, options.preserveAllTensors);
+    const needed = memory.arenaBytes;
+    if (needed > limit) {
+      throw new ArenaError(`model needs ${needed} bytes of activations, more than the ${limit}-byte limit (maxArenaBytes)`);
     }
-    const plan = planGreedyTflm(requests);
-    const limit = options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES;
-    if (plan.size > limit) {
-      throw new ArenaError(`model needs ${plan.size} bytes of activations, more than the ${limit}-byte limit (maxArenaBytes)`);
+    const size = options.arenaBytes ?? needed;
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new ArenaError(`arenaBytes must be a whole number of bytes, is ${size}`);
     }
-    this.arena = new ArrayBuffer(plan.size);
-    requests.forEach((r, i) => tensors[r.tensor].setBytes(new Uint8Array(this.arena, plan.offsets[i], r.size)));
+    if (size < needed) {
+      throw new ArenaError(`arena of ${size} bytes is too small: this model needs ${needed} bytes with the ${planner} planner`);
+    }
+    this.arena = new ArrayBuffer(size);
+    this.memoryPlan = memory;
+    const tensors = graph.tensors;
+    for (const b of memory.buffers) {
+      if (b.tensor >= 0) tensors[b.tensor].setBytes(new Uint8Array(this.arena, b.offset, tensors[b.tensor].byteLength));
+    }
     this.tensors = tensors;
     this.inputs = g.inputs.map((i) => tensors[i]);
     this.outputs = g.outputs.map((i) => tensors[i]);
-
-    const context: PrepareContext = { rounding: options.rounding ?? 'double' };
-    this.nodes = g.operators.map((op, n) => {
-      const kernel = kernels[n];
-      const tableMatches = kernel.optionsType === undefined || op.builtinOptionsType === kernel.optionsType;
-      const node: Node<unknown> = {
-        index: n,
-        op: op.opName,
-        inputs: op.inputs.map((i) => (i < 0 ? null : tensors[i])),
-        outputs: op.outputs.map((i) => tensors[i]),
-        options: undefined,
-      };
-      return atNode(node, () => {
-        const withOptions = { ...node, options: kernel.parseOptions(tableMatches ? op.builtinOptions : null) };
-        return { node: withOptions, kernel, data: kernel.prepare(withOptions, context) };
-      });
+    this.copiedConstants = graph.copiedConstants;
+    const scratch = (index: number, t: Tensor) =>
+      typedView(t.dtype, new Uint8Array(this.arena, memory.buffers[index].offset, memory.buffers[index].size));
+    this.steps = steps.map((step: Step): BoundStep => {
+      switch (step.kind) {
+        case 'node':
+          return step;
+        case 'in-place': {
+          const pending = scratch(step.pending, step.node.node.outputs[0]);
+          return { kind: 'in-place', rows: step, pending, pendingByte: memory.buffers[step.pending].offset };
+        }
+        case 'fused':
+          return { kind: 'fused', rows: step, ring: scratch(step.ring, step.producer.node.outputs[0]) };
+      }
     });
+    this.arenaView = new Uint8Array(this.arena);
   }
 
   get arenaBytes(): number {
@@ -132,11 +152,13 @@ export class Interpreter {
 
   /** Runs the graph once on whatever the input tensors hold. */
   invoke(): void {
-    for (const { node, kernel, data } of this.nodes) {
+    for (const step of this.steps) {
       try {
-        kernel.eval(node, data);
+        if (step.kind === 'node') step.node.kernel.eval(step.node.node, step.node.data);
+        else if (step.kind === 'in-place') evalInPlace(step.rows, step.pending, step.pendingByte, this.arenaView);
+        else evalFused(step.rows, step.ring);
       } catch (e) {
-        throw nodeError(node, e);
+        throw nodeError(stepNode(step), e);
       }
     }
   }
@@ -148,29 +170,8 @@ export class Interpreter {
   }
 }
 
-function resolveKernels(g: Subgraph, resolver: OpResolver): OpKernel[] {
-  const missing: { node: number; op: string }[] = [];
-  const kernels = g.operators.map((op) => {
-    const kernel = resolver.find(op.code, op.customCode);
-    if (!kernel) missing.push({ node: op.index, op: op.opName });
-    return kernel as OpKernel;
-  });
-  if (missing.length > 0) throw new UnsupportedOpError(missing);
-  return kernels;
+/** The node a step's failure is reported against: the node, or a fused pair's consumer. */
+function stepNode(step: BoundStep): Node<unknown> {
+  if (step.kind === 'node') return step.node.node;
+  return step.kind === 'in-place' ? step.rows.node.node : step.rows.consumer.node;
 }
-
-function atNode<T>(node: Node<unknown>, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw nodeError(node, e);
-  }
-}
-
-function nodeError(node: Node<unknown>, e: unknown): TfliteInt8Error {
-  if (e instanceof NodeError || e instanceof ArenaError) return e;
-  const error = new NodeError(node.index, node.op, e instanceof Error ? e.message : String(e));
-  error.cause = e;
-  return error;
-}
-

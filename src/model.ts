@@ -4,7 +4,7 @@
 // it is read. Constant data stays a view into the file.
 import { FlatBuffer, type Table } from '../schema/flatbuffer.js';
 import { builtinOperatorName, BuiltinOperator, TENSOR_TYPE_NAMES, type DType } from '../schema/tflite.js';
-import { ModelFormatError } from './errors.js';
+import { ModelFormatError, UnsupportedFeatureError } from './errors.js';
 import { ELEMENT_SIZE, type Quantization } from './tensor.js';
 
 /** The schema version TFLM accepts (TFLITE_SCHEMA_VERSION). */
@@ -207,7 +207,7 @@ function readTensor(t: Table, index: number, where: string, buffers: Uint8Array[
       `constant data is ${data.length} bytes, but ${dtype}[${shape.join(',')}] needs ${elements * elementSize}`,
     );
   }
-  if (t.has(6)) fail(where, 'is sparse (sparsity parameters), which is not supported');
+  if (t.has(6)) throw new UnsupportedFeatureError(`${where}: is sparse (sparsity parameters), which is not supported`);
   return {
     index,
     name: t.string(3, 'name') ?? '',
@@ -223,7 +223,9 @@ function readTensor(t: Table, index: number, where: string, buffers: Uint8Array[
 
 function readQuantization(q: Table | null, where: string): Quantization | null {
   if (!q) return null;
-  if (q.uint8(4) !== 0) fail(where, 'uses custom quantization details, which are not supported');
+  if (q.uint8(4) !== 0) {
+    throw new UnsupportedFeatureError(`${where}: uses custom quantization details, which are not supported`);
+  }
   const scale = q.float32s(2, 'scale');
   if (!scale || scale.length === 0) return null;
   const zeroPoint = q.int64s(3, 'zero_point') ?? [];

@@ -6,7 +6,7 @@
 // An op file exports one `OpKernel` object and registers nothing by itself: the resolver adds it.
 import type { Table } from '../schema/flatbuffer.js';
 import type { Rounding } from './quant.js';
-import type { Tensor } from './tensor.js';
+import type { Tensor, TensorData } from './tensor.js';
 
 /** One operator instance in the graph, as its kernel sees it. */
 export interface Node<Options> {
@@ -21,7 +21,7 @@ export interface Node<Options> {
 }
 
 export interface PrepareContext {
-  /** Requantization rounding for kernels whose TFLM and TFLite forms differ (per-channel CONV_2D). */
+  /** Requantization rounding for kernels whose TFLM and TFLite forms differ (int8 CONV_2D and FULLY_CONNECTED). */
   readonly rounding: Rounding;
 }
 
@@ -35,6 +35,75 @@ export interface OpKernel<Options = unknown, Data = unknown> {
   parseOptions(table: Table | null): Options;
   prepare(node: Node<Options>, context: PrepareContext): Data;
   eval(node: Node<Options>, data: Data): void;
+
+  // What the optimized memory planner (src/memory-plan.ts) may do with this kernel. Each is a promise about
+  // eval, so a kernel declares only what its code guarantees; a kernel without them runs as written.
+
+  /** The inputs whose memory output 0 may take over (see InputReuse), in order of preference. */
+  reusableInputs?(node: Node<Options>, data: Data): InputReuse[];
+  /** PAD: the padding this node adds, when folding it into its consumer reads exactly as the padded copy. */
+  implicitPadding?(node: Node<Options>, data: Data): SpatialPadding | null;
+  /**
+   * A convolution: its data for reading the unpadded tensor instead of input 0, the `padding` around it
+   * skipped as the op's own padding is; null when skipping would not give the same result.
+   */
+  foldPadding?(node: Node<Options>, data: Data, padding: SpatialPadding): Data | null;
+  /** Evaluation one output row at a time, for ops whose output rows read a window of input rows. */
+  readonly rows?: RowEvaluation<Options, Data>;
+}
+
+/**
+ * Output 0 may live in input `input`'s memory. 'alias': output 0 is that input's bytes unchanged, and eval
+ * copies nothing when they share memory. 'in-place': the two have the same byte length and layout, and eval
+ * reads each element of the input before it writes the output element at the same byte offset.
+ */
+export interface InputReuse {
+  input: number;
+  kind: 'alias' | 'in-place';
+}
+
+/** Rows and columns of padding around the height and width of an NHWC tensor. */
+export interface SpatialPadding {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * The window of input rows each output row reads: output row `oy` of a batch reads input rows
+ * oy * strideH - padTop + k * dilationH, k < filterHeight, those inside [0, inHeight).
+ */
+export interface RowWindow {
+  batches: number;
+  inHeight: number;
+  outHeight: number;
+  filterHeight: number;
+  strideH: number;
+  dilationH: number;
+  padTop: number;
+  /** Elements in one row (all columns and channels) of input 0 and of output 0. */
+  inRowElements: number;
+  outRowElements: number;
+}
+
+export interface RowEvaluation<Options, Data> {
+  window(data: Data): RowWindow;
+  /**
+   * Computes output row `row` of one batch into `output` from element `outputStart`. Input row y of that
+   * batch is read from `input` at element inputStart + (y mod inputRows) * inRowElements: the whole input
+   * tensor (inputRows = its height), or a ring holding the last `inputRows` rows. Allocates nothing.
+   */
+  evalRow(
+    node: Node<Options>,
+    data: Data,
+    input: TensorData,
+    inputStart: number,
+    inputRows: number,
+    output: TensorData,
+    outputStart: number,
+    row: number,
+  ): void;
 }
 
 /** A kernel's complaint about its node; the interpreter adds the node's number and op name. */
@@ -74,6 +143,14 @@ export function checkQuantized(t: Tensor, role: string): void {
     t.quantization !== null && t.quantization.scale.length > 0,
     `${role} is ${t.dtype} but has no quantization parameters`,
   );
+}
+
+/**
+ * OpKernel.reusableInputs of a one-input elementwise op whose eval computes y[i] from x[i] alone, reading it
+ * first: the output may overwrite its input.
+ */
+export function overwriteInput0(): InputReuse[] {
+  return [{ input: 0, kind: 'in-place' }];
 }
 
 /**

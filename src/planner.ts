@@ -5,6 +5,7 @@
 //      (the same plus the scratch buffers TFLM's reference kernels request in Prepare, and offline offsets);
 //   2. a plan — `planGreedyTflm`: a list of BufferRequest in, one offset per request and the arena size out;
 //   3. the interpreter points each tensor at arena[offset, offset + size).
+// This is TFLM's planner, the interpreter's with `planner: 'tflm'`; memory-plan.ts holds ours, the default.
 //
 // Time is counted as TFLM's AllocationInfoBuilder counts "allocation scopes" (micro_allocation_info.cc): 0 is
 // the start of the invocation, when graph inputs exist; operator n runs at time n + 1; graph outputs live to
@@ -73,9 +74,10 @@ export function tensorLifetimes(g: Subgraph): BufferRequest[] {
  * Everything TFLM plans for subgraph 0 of `model`, in the order of its AllocationInfo array (which decides ties):
  * tensor buffers by tensor index, with offline offsets when the model carries an offline plan, then the scratch
  * buffers its reference kernels request in Prepare, by operator. `planGreedyTflm` of these gives TFLM's
- * `head_nonpersistent`. Our kernels keep their temporaries in prepared data, so the interpreter plans only
- * `tensorLifetimes`. Exact for single-subgraph models built without TFLM's compression (USE_TFLM_COMPRESSION
- * adds decompression scratch); TFLM plans every subgraph of a model together, which this does not.
+ * `head_nonpersistent`; the interpreter's 'tflm' arena is exactly that (our kernels keep their temporaries in
+ * prepared data, so TFLM's scratch buffers go unused). Exact for single-subgraph models built without TFLM's
+ * compression (USE_TFLM_COMPRESSION adds decompression scratch); TFLM plans every subgraph of a model together,
+ * which this does not.
  */
 export function tflmBufferRequests(model: Model): BufferRequest[] {
   const g = model.subgraphs[0];

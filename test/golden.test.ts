@@ -1,13 +1,21 @@
 // Whole real models against the real runtimes' outputs: TFLM's reference kernels where TFLM runs the model
-// (and every preserved intermediate tensor), TFLite's built-in kernels for the uint8 models TFLM refuses.
+// (and every preserved intermediate tensor), TFLite's built-in kernels for the uint8 models TFLM refuses;
+// outputs under both arena planners.
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../src/all-ops.js';
 import { Interpreter } from '../src/interpreter.js';
+import type { PlannerName } from '../src/memory-plan.js';
 import type { Rounding } from '../src/quant.js';
 import { diffSummary, goldenInputs, goldenModels, goldenOutputs, goldenTensors, readModelBytes } from './helpers/shared.js';
 
-function runModel(model: string, rounding: Rounding, preserveAllTensors = false): Interpreter {
-  const interpreter = new Interpreter(readModelBytes(model), { resolver: allOps(), rounding, preserveAllTensors });
+interface RunOptions {
+  rounding?: Rounding;
+  planner?: PlannerName;
+  preserveAllTensors?: boolean;
+}
+
+function runModel(model: string, options: RunOptions = {}): Interpreter {
+  const interpreter = new Interpreter(readModelBytes(model), { resolver: allOps(), ...options });
   goldenInputs(model).forEach((bytes, k) => interpreter.setInputBytes(k, bytes));
   interpreter.invoke();
   return interpreter;
@@ -21,16 +29,66 @@ function outputDiffs(interpreter: Interpreter, golden: Uint8Array[]): string[] {
 const tflmModels = goldenModels('tflm');
 const tfliteOnlyModels = goldenModels('tflite').filter((m) => !tflmModels.includes(m));
 
-describe('bit-exact with TFLM reference kernels', () => {
-  it('has TFLM goldens to check', () => expect(tflmModels.length).toBe(6));
+// Every output check runs under both arena planners: TFLM's, and ours, which shares, folds and streams memory.
+for (const planner of ['tflm', 'optimized'] as const) {
+  describe(`${planner} planner`, () => {
+    describe('bit-exact with TFLM reference kernels', () => {
+      it('has TFLM goldens to check', () => expect(tflmModels.length).toBe(6));
 
-  for (const model of tflmModels) {
-    it(`${model}: outputs and every preserved tensor`, () => {
+      for (const model of tflmModels) {
+        it(`${model}: outputs`, () => {
+          const interpreter = runModel(model, { planner });
+          expect(outputDiffs(interpreter, goldenOutputs('tflm', model))).toEqual(
+            interpreter.outputs.map((_, k) => `out${k}: identical`),
+          );
+        });
+      }
+    });
+
+    describe('bit-exact with TFLite built-in kernels on the models TFLM does not run', () => {
+      it('has TFLite-only goldens to check', () => expect(tfliteOnlyModels.length).toBe(6));
+
+      for (const model of tfliteOnlyModels) {
+        it(model, () => {
+          const interpreter = runModel(model, { planner });
+          expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
+            interpreter.outputs.map((_, k) => `out${k}: identical`),
+          );
+        });
+      }
+    });
+
+    describe("--rounding single reproduces TFLite's built-in int8 convolution", () => {
+      for (const model of ['tf2_mobilenet_v2_1.0_224_ptq.tflite', 'person_detect.tflite']) {
+        it(model, () => {
+          const interpreter = runModel(model, { rounding: 'single', planner });
+          expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
+            interpreter.outputs.map((_, k) => `out${k}: identical`),
+          );
+        });
+      }
+
+      it('mobilenet_v2_quantized_1x3x224x224: the known remaining divergence, within 1 LSB', () => {
+        // TFLite's built-in int8 MEAN is not TFLM's (README, "Rounding, per op"). This pins the measured state so a
+        // change in it, for better or worse, is seen: 185 of 1000 outputs differ, none by more than 1.
+        const interpreter = runModel('mobilenet_v2_quantized_1x3x224x224.tflite', { rounding: 'single', planner });
+        expect(outputDiffs(interpreter, goldenOutputs('tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite'))).toEqual([
+          'out0: 185 of 1000 differ (max 1, first at 8)',
+        ]);
+      });
+    });
+  });
+}
+
+// preserveAllTensors gives every tensor memory of its own under either planner, so this runs once.
+describe('every intermediate tensor TFLM preserved', () => {
+  const preserved = tflmModels.filter((m) => goldenTensors(m).size > 0);
+  it('has preserved tensors to check', () => expect(preserved.length).toBe(3));
+
+  for (const model of preserved) {
+    it(model, () => {
       const golden = goldenTensors(model);
-      const interpreter = runModel(model, 'double', golden.size > 0);
-      expect(outputDiffs(interpreter, goldenOutputs('tflm', model))).toEqual(
-        interpreter.outputs.map((_, k) => `out${k}: identical`),
-      );
+      const interpreter = runModel(model, { preserveAllTensors: true });
       // Report the first diverging tensor in execution order, which names the op to look at.
       for (const op of interpreter.subgraph.operators) {
         for (const o of op.outputs) {
@@ -47,37 +105,4 @@ describe('bit-exact with TFLM reference kernels', () => {
       expect(differing.map(([i]) => i)).toEqual([]);
     });
   }
-});
-
-describe('bit-exact with TFLite built-in kernels on the models TFLM does not run', () => {
-  it('has TFLite-only goldens to check', () => expect(tfliteOnlyModels.length).toBe(6));
-
-  for (const model of tfliteOnlyModels) {
-    it(model, () => {
-      const interpreter = runModel(model, 'double');
-      expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
-        interpreter.outputs.map((_, k) => `out${k}: identical`),
-      );
-    });
-  }
-});
-
-describe("--rounding single reproduces TFLite's built-in int8 convolution", () => {
-  for (const model of ['tf2_mobilenet_v2_1.0_224_ptq.tflite', 'person_detect.tflite']) {
-    it(model, () => {
-      const interpreter = runModel(model, 'single');
-      expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
-        interpreter.outputs.map((_, k) => `out${k}: identical`),
-      );
-    });
-  }
-
-  it('mobilenet_v2_quantized_1x3x224x224: the known remaining divergence, within 1 LSB', () => {
-    // TFLite's built-in int8 MEAN is not TFLM's (README, "Rounding, per op"). This pins the measured state so a
-    // change in it, for better or worse, is seen: 185 of 1000 outputs differ, none by more than 1.
-    const interpreter = runModel('mobilenet_v2_quantized_1x3x224x224.tflite', 'single');
-    expect(outputDiffs(interpreter, goldenOutputs('tflite', 'mobilenet_v2_quantized_1x3x224x224.tflite'))).toEqual([
-      'out0: 185 of 1000 differ (max 1, first at 8)',
-    ]);
-  });
 });

@@ -2,7 +2,7 @@
 // only touched weights) in a normal run.
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../src/all-ops.js';
-import { InputError, TfliteInt8Error, UnsupportedOpError } from '../src/errors.js';
+import { InputError, TfliteInt8Error, UnsupportedFeatureError, UnsupportedOpError } from '../src/errors.js';
 import { Interpreter } from '../src/interpreter.js';
 import { writeModel } from '../reference/model-writer.js';
 import { garble } from './helpers/garble.js';
@@ -64,6 +64,23 @@ describe('wrong use', () => {
     );
     expect(() => new Interpreter(bytes, { resolver: allOps() })).toThrow(
       'model uses 2 operator(s) this resolver does not provide: fake-op-double (node 0), TANH (node 1)',
+    );
+  });
+
+  it('a model with a variable tensor (stateful ops) is refused, not run on unplanned memory', () => {
+    const q = { scale: [0.5], zeroPoint: [3] };
+    const bytes = writeModel({
+      tensors: [
+        { dtype: 'int8', shape: [1, 4], quantization: q },
+        { dtype: 'int8', shape: [1, 4], quantization: q, isVariable: true },
+        { dtype: 'int8', shape: [1, 4], quantization: q },
+      ],
+      operators: [{ op: 0, inputs: [0, 1], outputs: [2] }], // ADD(x, variable)
+      inputs: [0],
+      outputs: [2],
+    });
+    expect(() => new Interpreter(bytes, { resolver: allOps() })).toThrow(
+      new UnsupportedFeatureError('subgraph 0 tensor 1 (t1) is a variable tensor; stateful models are not supported'),
     );
   });
 });

@@ -45,3 +45,12 @@ export function parseArgs(
 export function single(args: ParsedArgs, name: string): string | undefined {
   return args.values.get(name)?.[0];
 }
+
+/** A byte-count option: digits, optionally followed by K (× 1024) or M (× 1024²); undefined when absent. */
+export function byteCount(args: ParsedArgs, name: string): number | undefined {
+  const value = single(args, name);
+  if (value === undefined) return undefined;
+  const m = /^(\d+)([kKmM]?)$/.exec(value);
+  if (!m) throw new UsageError(`--${name} takes a byte count such as 262144, 256K or 2M, not "${value}"`);
+  return Number(m[1]) * (m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1024 * 1024);
+}

@@ -1,15 +1,25 @@
 // The command line. Each command lives in commands/<name>.ts and exports `usage` and a function
 // (argv, out) => exit code; add a command by adding it to COMMANDS.
-import { TfliteInt8Error } from '../errors.js';
 import { UsageError } from './args.js';
+import { describeError } from './describe-error.js';
+import * as arenaCommand from './commands/arena.js';
+import * as classifyCommand from './commands/classify.js';
+import * as compareCommand from './commands/compare.js';
+import * as evalCommand from './commands/eval.js';
 import * as infoCommand from './commands/info.js';
 import * as runCommand from './commands/run.js';
 
 type Command = (argv: string[], out: (line: string) => void) => number | Promise<number>;
 
-const COMMANDS: Record<string, { usage: string; run: Command }> = {
+/** `errorExitCode`: the exit code when the command fails (default 1); usage errors always exit 2. */
+const COMMANDS: Record<string, { usage: string; run: Command; errorExitCode?: number }> = {
   info: { usage: infoCommand.usage, run: infoCommand.info },
   run: { usage: runCommand.usage, run: runCommand.run },
+  arena: { usage: arenaCommand.usage, run: arenaCommand.arena },
+  // compare exits 1 when the outputs differ, so its failures exit 2.
+  compare: { usage: compareCommand.usage, run: compareCommand.compare, errorExitCode: 2 },
+  classify: { usage: classifyCommand.usage, run: classifyCommand.classify },
+  eval: { usage: evalCommand.usage, run: evalCommand.evaluate },
 };
 
 function help(): string {
@@ -35,9 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`tflite-int8 ${name}: ${e.message}`);
       return 2;
     }
-    const message = e instanceof Error ? e.message : String(e);
-    const kind = e instanceof TfliteInt8Error ? e.name : e instanceof Error && 'code' in e ? 'I/O error' : 'internal error';
-    console.error(`tflite-int8 ${name}: ${kind}: ${message.split('\n')[0]}`);
-    return 1;
+    console.error(`tflite-int8 ${name}: ${describeError(e)}`);
+    return command.errorExitCode ?? 1;
   }
 }

@@ -148,3 +148,43 @@ describe('FULLY_CONNECTED prepare errors', () => {
     expect(() => run(options(), [inputT(), weights(), bias], out)).toThrow(/bias has 3 elements, weights have 2 units/);
   });
 });
+
+describe('FULLY_CONNECTED rounding', () => {
+  // Multiplier 1 · 0.375 / 1 = 0.75 · 2^-1 (Q31 1610612736, shift -1); accumulators 1 and -1.
+  // Double rounding: the doubling high multiply gives round(0.75) = 1 and round(-0.75) = -1, then the rounding
+  // halving gives 1 (0.5 away from zero) and -1 (-0.5 away from zero). Single rounding: (±1 · 1610612736 + 2^31)
+  // >> 32 = 0 for both. TFLite's built-in int8 kernel rounds once (ruy); its uint8 kernel and TFLM round twice.
+  const run2 = (dtype: 'int8' | 'uint8', rounding: 'double' | 'single') => {
+    const zero = dtype === 'int8' ? 0 : 128;
+    const x = makeTensor(dtype, [1, 1], [zero + 1], { scale: 1, zeroPoint: zero });
+    const w = makeTensor(dtype, [2, 1], [zero + 1, zero - 1], { scale: 0.375, zeroPoint: zero });
+    const out = makeTensor(dtype, [1, 2], undefined, { scale: 1, zeroPoint: zero });
+    runKernel(FullyConnected, options(), [x, w], [out], { rounding });
+    return values(out).map((v) => v - zero);
+  };
+
+  it('int8 rounds twice by default and once with rounding single', () => {
+    expect(run2('int8', 'double')).toEqual([1, -1]);
+    expect(run2('int8', 'single')).toEqual([0, 0]);
+  });
+
+  it('uint8 rounds twice either way', () => {
+    expect(run2('uint8', 'single')).toEqual([1, -1]);
+  });
+});
+
+describe('FULLY_CONNECTED bias scale check', () => {
+  it('compares the bias scale with the float32 product of input and weights scales, as TFLite does', () => {
+    // GetQuantizedConvolutionMultipler: double(input_scale * filter_scale), a float32 product. Here that product is
+    // the bias scale exactly; the float64 product differs from it by 3.5e-10, more than 2% of the output scale.
+    const inputScale = 0.14139322936534882;
+    const weightScale = 0.059986457228660583;
+    const biasScale = Math.fround(inputScale * weightScale);
+    expect(Math.abs(inputScale * weightScale - biasScale) / 6.586267087271835e-9).toBeGreaterThan(0.02);
+    const x = makeTensor('uint8', [1, 1], [157], { scale: inputScale, zeroPoint: 157 });
+    const w = makeTensor('uint8', [1, 1], [26], { scale: weightScale, zeroPoint: 26 });
+    const bias = makeTensor('int32', [1], [0], { scale: biasScale });
+    const out = makeTensor('uint8', [1, 1], undefined, { scale: 6.586267087271835e-9, zeroPoint: 93 });
+    expect(run(options(), [x, w, bias], out)).toEqual([93]);
+  });
+});

@@ -94,6 +94,10 @@ describe('MEAN', () => {
     const flat = makeTensor('uint8', [1, 1], undefined, quantOut);
     runKernel(Mean, drop, [x, axes(1, 2)], [flat]);
     expect(values(flat)).toEqual([101]);
+    // The same dims written as negative axes: TFLite compares the axes as written, so this is the integer path.
+    const negative = makeTensor('uint8', [1, 1, 1, 1], undefined, quantOut);
+    runKernel(Mean, keep, [x, axes(-3, -2)], [negative]);
+    expect(values(negative)).toEqual([101]);
   });
 
   it('clamps to the type range, and a zero output scale gives the zero point without crashing', () => {
