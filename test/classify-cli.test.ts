@@ -85,12 +85,26 @@ describe('tflite-int8 classify', () => {
 
   it.each([
     [['--crop', '1.5'], 2, 'tflite-int8 classify: --crop takes a fraction in (0, 1], not "1.5"'],
-    [['--crop', '0.9', '--letterbox'], 2, 'tflite-int8 classify: --crop and --letterbox exclude each other'],
+    [['--crop', '0.9', '--letterbox'], 2, 'tflite-int8 classify: --crop, --letterbox and --tensor-bytes exclude each other'],
+    [['--letterbox', '--tensor-bytes'], 2, 'tflite-int8 classify: --crop, --letterbox and --tensor-bytes exclude each other'],
     [['--range', '0,255'], 2, 'tflite-int8 classify: --range is 0,1 or -1,1, not "0,255"'],
     [['--mean', '127.5'], 2, 'tflite-int8 classify: --mean and --std go together'],
   ])('usage error %j', (options, status, message) => {
     const result = cli('classify', PERSON, join(IMAGES, 'person.bmp'), ...options);
     expect([result.status, result.stderr]).toEqual([status, `${message}\n`]);
+  });
+
+  it('--tensor-bytes: TFLM\'s person_detect test images are the int8 tensor, and classify right that way', () => {
+    // person.bmp / no_person.bmp hold the int8 input bytes as 8-bit gray pixels (identity palette).
+    const result = cli('classify', PERSON, join(IMAGES, 'person.bmp'), join(IMAGES, 'no_person.bmp'),
+      '--labels', PERSON_LABELS, '--tensor-bytes', '--top', '1', '--json');
+    expect(result.status).toBe(0);
+    const top1 = JSON.parse(result.stdout).map((r: { predictions: { label: string }[] }) => r.predictions[0].label);
+    expect(top1).toEqual(['person', 'no person']);
+    // Not the model's size: refused with one line naming both sizes.
+    const wrong = cli('classify', PERSON, join(IMAGES, 'cat.bmp'), '--labels', PERSON_LABELS, '--tensor-bytes');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/must be the model's 96x96 input; this one is 512x341\n$/);
   });
 
   it('a float model without normalization says which flag to give', () => {

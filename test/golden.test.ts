@@ -3,7 +3,10 @@
 // outputs under both arena planners.
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../src/all-ops.js';
+import { arenaReport } from '../src/arena-report.js';
+import { ArenaError } from '../src/errors.js';
 import { Interpreter } from '../src/interpreter.js';
+import { readModel } from '../src/model.js';
 import type { PlannerName } from '../src/memory-plan.js';
 import type { Rounding } from '../src/quant.js';
 import { diffSummary, goldenInputs, goldenModels, goldenOutputs, goldenTensors, readModelBytes } from './helpers/shared.js';
@@ -12,6 +15,7 @@ interface RunOptions {
   rounding?: Rounding;
   planner?: PlannerName;
   preserveAllTensors?: boolean;
+  arenaBytes?: number;
 }
 
 function runModel(model: string, options: RunOptions = {}): Interpreter {
@@ -19,6 +23,17 @@ function runModel(model: string, options: RunOptions = {}): Interpreter {
   goldenInputs(model).forEach((bytes, k) => interpreter.setInputBytes(k, bytes));
   interpreter.invoke();
   return interpreter;
+}
+
+/**
+ * The optimized planner runs in exactly the arena `tflite-int8 arena` reports (`optimized.activationBytes`), and
+ * one byte less is refused: the report's figure is what the engine really needs.
+ */
+function reportedArena(model: string, planner: PlannerName): Pick<RunOptions, 'arenaBytes'> {
+  if (planner !== 'optimized') return {};
+  const arenaBytes = arenaReport(readModel(readModelBytes(model))).optimized.activationBytes;
+  expect(() => new Interpreter(readModelBytes(model), { resolver: allOps(), arenaBytes: arenaBytes - 1 })).toThrow(ArenaError);
+  return { arenaBytes };
 }
 
 function outputDiffs(interpreter: Interpreter, golden: Uint8Array[]): string[] {
@@ -29,7 +44,8 @@ function outputDiffs(interpreter: Interpreter, golden: Uint8Array[]): string[] {
 const tflmModels = goldenModels('tflm');
 const tfliteOnlyModels = goldenModels('tflite').filter((m) => !tflmModels.includes(m));
 
-// Every output check runs under both arena planners: TFLM's, and ours, which shares, folds and streams memory.
+// Every output check runs under both arena planners: TFLM's, and ours, which shares, folds and streams memory,
+// in exactly the arena the report gives.
 for (const planner of ['tflm', 'optimized'] as const) {
   describe(`${planner} planner`, () => {
     describe('bit-exact with TFLM reference kernels', () => {
@@ -37,7 +53,7 @@ for (const planner of ['tflm', 'optimized'] as const) {
 
       for (const model of tflmModels) {
         it(`${model}: outputs`, () => {
-          const interpreter = runModel(model, { planner });
+          const interpreter = runModel(model, { planner, ...reportedArena(model, planner) });
           expect(outputDiffs(interpreter, goldenOutputs('tflm', model))).toEqual(
             interpreter.outputs.map((_, k) => `out${k}: identical`),
           );
@@ -50,7 +66,7 @@ for (const planner of ['tflm', 'optimized'] as const) {
 
       for (const model of tfliteOnlyModels) {
         it(model, () => {
-          const interpreter = runModel(model, { planner });
+          const interpreter = runModel(model, { planner, ...reportedArena(model, planner) });
           expect(outputDiffs(interpreter, goldenOutputs('tflite', model))).toEqual(
             interpreter.outputs.map((_, k) => `out${k}: identical`),
           );

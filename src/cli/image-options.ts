@@ -8,16 +8,21 @@ import { DEFAULT_FIT, type Fit } from '../image/preprocess.js';
 import { parseLabels } from '../labels.js';
 import { single, UsageError, type ParsedArgs } from './args.js';
 
-export const IMAGE_OPTIONS = { valued: ['labels', 'top', 'crop', 'mean', 'std', 'range'], flags: ['letterbox', 'json'] };
-export const IMAGE_OPTIONS_USAGE = '[--crop F | --letterbox] [--range 0,1|-1,1 | --mean M --std S]';
+export const IMAGE_OPTIONS = {
+  valued: ['labels', 'top', 'crop', 'mean', 'std', 'range'],
+  flags: ['letterbox', 'tensor-bytes', 'json'],
+};
+export const IMAGE_OPTIONS_USAGE = '[--crop F | --letterbox | --tensor-bytes] [--range 0,1|-1,1 | --mean M --std S]';
 
 /** File names we decode, by extension, when a folder is given. */
 const IMAGE_EXTENSION = /\.(jpe?g|png|bmp)$/i;
 
 export function fitOption(args: ParsedArgs): Fit {
   const crop = single(args, 'crop');
-  if (crop !== undefined && args.flags.has('letterbox')) throw new UsageError('--crop and --letterbox exclude each other');
+  const modes = [crop !== undefined, args.flags.has('letterbox'), args.flags.has('tensor-bytes')].filter(Boolean).length;
+  if (modes > 1) throw new UsageError('--crop, --letterbox and --tensor-bytes exclude each other');
   if (args.flags.has('letterbox')) return { mode: 'letterbox', pad: 0 };
+  if (args.flags.has('tensor-bytes')) return { mode: 'tensor-bytes' };
   if (crop === undefined) return DEFAULT_FIT;
   const fraction = Number(crop);
   if (!(fraction > 0 && fraction <= 1)) throw new UsageError(`--crop takes a fraction in (0, 1], not "${crop}"`);
@@ -64,7 +69,6 @@ export async function loadClassifier(modelPath: string, args: ParsedArgs): Promi
 /** Two lines saying what the classifier does with images and scores, for people. */
 export function describeClassifier(modelPath: string, c: ImageClassifier): string[] {
   const input = c.interpreter.input(0);
-  const fit = c.fit.mode === 'crop' ? `center crop ${c.fit.fraction}` : `letterbox (pad ${c.fit.pad})`;
   const colour = c.input.channels === 3 ? 'RGB' : 'grayscale (0.299 R + 0.587 G + 0.114 B)';
   const labels = c.labels ? `labels from ${c.labelsSource === 'caller' ? 'file' : `${c.labelsSource} (embedded)`}` : 'no labels';
   const scores = {
@@ -72,11 +76,12 @@ export function describeClassifier(modelPath: string, c: ImageClassifier): strin
     'model-logistic': "the model's logistic",
     'softmax-applied': 'softmax applied to the logits',
   }[c.scoreKind];
-  return [
-    `model: ${modelPath}: ${c.classes} classes, ${labels}, scores from ${scores}`,
-    `input: ${input.describe()} ${c.input.layout} ${colour}: ${fit}, resize to ${c.input.width}x${c.input.height}, ` +
-      describeValues(c.input),
-  ];
+  const pipeline =
+    c.fit.mode === 'tensor-bytes'
+      ? 'the image bytes are the tensor (no crop, resize, channel mixing or normalization)'
+      : `${colour}: ${c.fit.mode === 'crop' ? `center crop ${c.fit.fraction}` : `letterbox (pad ${c.fit.pad})`}, ` +
+        `resize to ${c.input.width}x${c.input.height}, ${describeValues(c.input)}`;
+  return [`model: ${modelPath}: ${c.classes} classes, ${labels}, scores from ${scores}`, `input: ${input.describe()} ${c.input.layout} ${pipeline}`];
 }
 
 /** Image paths: files as given; folders expanded to their .jpg/.jpeg/.png/.bmp files, sorted by name. */

@@ -21,7 +21,12 @@ export interface RgbaImage {
   data: Uint8Array | Uint8ClampedArray;
 }
 
-export type Fit = { mode: 'crop'; fraction: number } | { mode: 'letterbox'; pad: number };
+/**
+ * How the image becomes the model's input. 'tensor-bytes' skips the pipeline: the image is already the input
+ * tensor, one byte per element (TFLM's test images, such as person_detect's, store the int8 tensor's bytes as
+ * grayscale pixels), so it must have the model's size and is copied byte for byte.
+ */
+export type Fit = { mode: 'crop'; fraction: number } | { mode: 'letterbox'; pad: number } | { mode: 'tensor-bytes' };
 
 /** TF-slim's evaluation preprocessing: keep the central 87.5% of each side. */
 export const DEFAULT_FIT: Fit = { mode: 'crop', fraction: 0.875 };
@@ -159,7 +164,13 @@ export function resizeBilinear(image: RgbaImage, from: Rect, width: number, heig
  * Steps 1–3: the image fitted and resized to the model's size, as float64 pixel values (0..255),
  * `channels` per pixel, NHWC.
  */
-export function fitImage(image: RgbaImage, width: number, height: number, channels: 1 | 3, fit: Fit = DEFAULT_FIT): Float64Array {
+export function fitImage(
+  image: RgbaImage,
+  width: number,
+  height: number,
+  channels: 1 | 3,
+  fit: Exclude<Fit, { mode: 'tensor-bytes' }> = DEFAULT_FIT as { mode: 'crop'; fraction: number },
+): Float64Array {
   checkImage(image);
   let rgb: Float64Array;
   if (fit.mode === 'crop') {
@@ -199,12 +210,37 @@ export function preprocessImage(image: RgbaImage, spec: ImageInputSpec, target: 
   if (target.length !== width * height * channels) {
     throw new ImageFormatError(`target holds ${target.length} values, the input needs ${width * height * channels}`);
   }
+  if (fit.mode === 'tensor-bytes') {
+    copyImageBytes(image, spec, target);
+    return;
+  }
   const pixels = fitImage(image, width, height, channels, fit);
   const out = target as Float32Array | Int8Array | Uint8Array;
   for (let i = 0; i < width * height; i++) {
     for (let c = 0; c < channels; c++) {
       const at = spec.layout === 'NHWC' ? i * channels + c : c * width * height + i;
       out[at] = pixelToTensorValue(spec, pixels[i * channels + c], c);
+    }
+  }
+}
+
+/**
+ * Fit 'tensor-bytes': the image's R (and for 3-channel models G, B) bytes are the tensor's bytes, in the spec's
+ * layout. Only for int8/uint8 inputs of exactly the image's size.
+ */
+function copyImageBytes(image: RgbaImage, spec: ImageInputSpec, target: TensorData): void {
+  checkImage(image);
+  const { width, height, channels } = spec;
+  if (image.width !== width || image.height !== height) {
+    throw new ImageFormatError(
+      `a tensor-bytes image must be the model's ${width}x${height} input; this one is ${image.width}x${image.height}`,
+    );
+  }
+  if (spec.dtype === 'float32') throw new ImageFormatError('tensor-bytes needs an int8 or uint8 input; this model takes float32');
+  const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+  for (let i = 0; i < width * height; i++) {
+    for (let c = 0; c < channels; c++) {
+      bytes[spec.layout === 'NHWC' ? i * channels + c : c * width * height + i] = image.data[i * 4 + c];
     }
   }
 }
