@@ -1,7 +1,6 @@
 // `tflite-int8 classify` and `tflite-int8 eval` as a user runs them: the built bin, real files, exit codes,
 // one-line errors. The runs use the two fastest models, person_detect and mobilenet_v1_0.25_128_quant; what
 // the ImageNet models answer on these images is checked in classify.test.ts.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +9,7 @@ import { ImageClassifier } from '../src/image/classifier.js';
 import { parseLabels } from '../src/labels.js';
 import { readImage } from '../src/node/index.js';
 import { modelPath, readModelBytes, REPO_ROOT, SHARED } from './helpers/shared.js';
-
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/tflite-int8.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { cli } from './helpers/cli.js';
 
 const IMAGES = join(SHARED, 'images');
 const PERSON = modelPath('person_detect.tflite');

@@ -1,20 +1,11 @@
 // `tflite-int8 arena` as a user runs it: the built bin on real models, text, JSON, SVG file, budget, errors.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GOLDEN, modelPath, readModelBytes, REPO_ROOT } from './helpers/shared.js';
+import { GOLDEN, modelPath, readModelBytes } from './helpers/shared.js';
 import { findAll, parseXml } from './helpers/xml.js';
-
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/tflite-int8.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { cli } from './helpers/cli.js';
 
 const TFLM_ARENA: Record<string, { arena_used_bytes: number; head_nonpersistent: number }> = JSON.parse(
   readFileSync(join(GOLDEN, 'tflm-arena.json'), 'utf8'),

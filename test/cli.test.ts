@@ -1,20 +1,11 @@
 // The command line as a user runs it: the built bin, real files, exit codes, one-line errors.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { garble } from './helpers/garble.js';
-import { GOLDEN, modelPath, readModelBytes, REPO_ROOT } from './helpers/shared.js';
-
-function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/tflite-int8.js'), ...args], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { GOLDEN, modelPath, readModelBytes } from './helpers/shared.js';
+import { cli, type CliResult } from './helpers/cli.js';
 
 let tmp: string;
 beforeAll(() => {
@@ -86,7 +77,7 @@ describe('tflite-int8 run', () => {
 });
 
 describe('errors: one line on stderr, non-zero exit, no stack trace', () => {
-  function expectOneLineError(result: ReturnType<typeof cli>, pattern: RegExp) {
+  function expectOneLineError(result: CliResult, pattern: RegExp) {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trimEnd().split('\n')).toHaveLength(1);
