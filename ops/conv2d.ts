@@ -7,12 +7,13 @@
 // Grouped convolution (filter depth a divisor of the input depth) is supported as in TFLM's reference.
 import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOptions } from '../schema/tflite.js';
 import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
-import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
+import { requantizer } from '../src/quant.js';
 import {
   convOperands, evalEveryRow, evalWeighted, fillTapRows, foldWindowPadding, rowWindow, weightedQuantization,
   type QuantizedArray, type WeightedQuantization, type WindowData,
 } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
+import { pointwiseConvRow, preparePointwiseConv, type PointwiseConv } from './fast/pointwise-conv.js';
 
 interface ConvGeometry extends WindowData {
   /** Input channels per group: the filter's last dimension. */
@@ -28,6 +29,8 @@ interface QuantizedConvData extends ConvGeometry, WeightedQuantization {
   max: number;
   /** Stands in for an absent bias. */
   zeroBias: Int32Array;
+  /** The fast kernel of a pointwise layer (ops/fast/pointwise-conv.ts), or null to run convQuantizedRow. */
+  pointwise: PointwiseConv | null;
 }
 
 interface FloatConvData extends ConvGeometry {
@@ -41,8 +44,14 @@ type ConvData = QuantizedConvData | FloatConvData;
 
 const convRows: RowEvaluation<Conv2DOptions, ConvData> = {
   window: rowWindow,
-  evalRow: (node, data, input, inputStart, inputRows, output, outputStart, row) =>
-    evalWeighted(node, data, convFloatRow, convQuantizedRow, input, output, inputStart, inputRows, outputStart, row),
+  evalRow(node, data, input, inputStart, inputRows, output, outputStart, row) {
+    if (data.kind === 'quantized' && data.pointwise) {
+      const { pointwise } = data;
+      pointwiseConvRow(pointwise, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row);
+    } else {
+      evalWeighted(node, data, convFloatRow, convQuantizedRow, input, output, inputStart, inputRows, outputStart, row);
+    }
+  },
 };
 
 export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
@@ -76,19 +85,29 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
         check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
         return { kind: 'float', ...shape, ...floatActivationRange(opts.activation), zeroBias: new Float32Array(outDepth) };
       case 'int8':
-      case 'uint8':
-        return {
+      case 'uint8': {
+        // TFLite's kernels/conv.cc sends every int8 CONV_2D, per-tensor filters included, to
+        // optimized_integer_ops::ConvPerChannel, whose per-row-multiplier gemm runs on ruy outside NEON
+        // (cpu_backend_gemm_gemmlowp.h): single rounding. Its uint8 CONV_2D goes through gemmlowp's
+        // output pipeline: double rounding, as TFLM.
+        const rounding = inputT.dtype === 'int8' ? context.rounding : 'double';
+        const data: QuantizedConvData = {
           kind: 'quantized',
           ...shape,
           ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
           ...quantizedActivationRange(opts.activation, outputT),
-          // TFLite's kernels/conv.cc sends every int8 CONV_2D, per-tensor filters included, to
-          // optimized_integer_ops::ConvPerChannel, whose per-row-multiplier gemm runs on ruy outside NEON
-          // (cpu_backend_gemm_gemmlowp.h): single rounding. Its uint8 CONV_2D goes through gemmlowp's
-          // output pipeline: double rounding, as TFLM.
-          requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier,
+          requantize: requantizer(rounding),
           zeroBias: new Int32Array(outDepth),
+          pointwise: null,
         };
+        if ((context.kernels ?? 'fast') === 'fast' && isPointwise(data)) {
+          data.pointwise = preparePointwiseConv({
+            ...data, dtype: inputT.dtype, width: inWidth, depth: inDepth,
+            filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: { ...data, rounding },
+          });
+        }
+        return data;
+      }
       default:
         throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
     }
@@ -96,8 +115,20 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
 
   eval: (node, data) => evalEveryRow(node, data, convRows),
   rows: convRows,
-  foldPadding: (_node, data, padding) => foldWindowPadding(data, padding),
+  foldPadding(_node, data, padding) {
+    const folded = foldWindowPadding(data, padding);
+    // Padding makes the layer something other than pointwise.
+    return folded?.kind === 'quantized' && !isPointwise(folded) ? { ...folded, pointwise: null } : folded;
+  },
 };
+
+/** A 1x1 convolution of one group, stride 1, no padding: output pixel (y, x) reads input pixel (y, x) alone. */
+function isPointwise(d: ConvGeometry): boolean {
+  return (
+    d.filterHeight === 1 && d.filterWidth === 1 && d.strideH === 1 && d.strideW === 1 && d.padTop === 0 &&
+    d.padLeft === 0 && d.filterDepth === d.inDepth && d.inHeight === d.outHeight && d.inWidth === d.outWidth
+  );
+}
 
 // One output row (RowEvaluation.evalRow), taps in TFLM's order: filter row, filter column, input channel.
 

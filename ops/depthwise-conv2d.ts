@@ -16,6 +16,7 @@ import {
   type QuantizedArray, type WeightedQuantization, type WindowData,
 } from './conv-common.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
+import { depthwise3x3Row, prepareDepthwise3x3, type Depthwise3x3 } from './fast/depthwise-3x3.js';
 
 interface DepthwiseGeometry extends WindowData {
   depthMultiplier: number;
@@ -28,6 +29,8 @@ interface QuantizedDepthwiseData extends DepthwiseGeometry, WeightedQuantization
   zeroBias: Int32Array;
   /** One output pixel's accumulators, all channels: taps outer, channels inner, so reads are contiguous. */
   accumulators: Int32Array;
+  /** The fast kernel of a 3x3 layer (ops/fast/depthwise-3x3.ts), or null to run depthwiseQuantizedRow. */
+  fast3x3: Depthwise3x3 | null;
 }
 
 interface FloatDepthwiseData extends DepthwiseGeometry {
@@ -43,10 +46,18 @@ type DepthwiseData = QuantizedDepthwiseData | FloatDepthwiseData;
 
 const depthwiseRows: RowEvaluation<DepthwiseConv2DOptions, DepthwiseData> = {
   window: rowWindow,
-  evalRow: (node, data, input, inputStart, inputRows, output, outputStart, row) =>
-    evalWeighted(
-      node, data, depthwiseFloatRow, depthwiseQuantizedRow, input, output, inputStart, inputRows, outputStart, row,
-    ),
+  evalRow(node, data, input, inputStart, inputRows, output, outputStart, row) {
+    if (data.kind === 'quantized' && data.fast3x3) {
+      const { fast3x3 } = data;
+      depthwise3x3Row(
+        fast3x3, data, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row,
+      );
+    } else {
+      evalWeighted(
+        node, data, depthwiseFloatRow, depthwiseQuantizedRow, input, output, inputStart, inputRows, outputStart, row,
+      );
+    }
+  },
 };
 
 export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = {
@@ -55,7 +66,7 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
   optionsType: BuiltinOptionsType.DepthwiseConv2DOptions,
   parseOptions: readDepthwiseConv2DOptions,
 
-  prepare(node) {
+  prepare(node, context) {
     const opts = node.options;
     const { inputT, filter, bias, outputT, geometry } = convOperands(node, (filterShape) => filterShape[3]);
     check(filter.shape[0] === 1, () => `filter shape must be [1, H, W, channels], is [${filter.shape}]`);
@@ -85,15 +96,26 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
           accumulators: new Float32Array(outDepth),
         };
       case 'int8':
-      case 'uint8':
-        return {
+      case 'uint8': {
+        const data: QuantizedDepthwiseData = {
           kind: 'quantized',
           ...shape,
           ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
           ...quantizedActivationRange(opts.activation, outputT),
           zeroBias: new Int32Array(outDepth),
           accumulators: new Int32Array(outDepth),
+          fast3x3: null,
         };
+        const fits = filterHeight === 3 && filterWidth === 3 && opts.depthMultiplier === 1 &&
+          opts.dilationH === 1 && opts.dilationW === 1;
+        if ((context.kernels ?? 'fast') === 'fast' && fits) {
+          data.fast3x3 = prepareDepthwise3x3({
+            ...data, outWidth: geometry.outWidth, channels: outDepth, filter: filter.data as QuantizedArray,
+            bias: bias ? bias.int32() : null, stage: { ...data, rounding: 'double' },
+          });
+        }
+        return data;
+      }
       default:
         throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
     }

@@ -1,12 +1,14 @@
 // Public API of tflite-int8. Runs in browsers and Node: nothing here imports Node built-ins.
-export { Interpreter, type InterpreterOptions } from './interpreter.js';
+export { Interpreter, type InterpreterOptions, type ExecutionStep } from './interpreter.js';
+export { operatorMacs } from './macs.js';
+export { profileSteps, type StepProfile } from './profile.js';
 export { OpResolver } from './resolver.js';
 export { allOps } from './all-ops.js';
 export { readModel, type Model, type ModelTensor, type ModelOperator, type Subgraph } from './model.js';
 export { summarizeModel, type ModelSummary, type TensorSummary } from './summary.js';
 export { Tensor, type DType, type Quantization, type TensorData } from './tensor.js';
 export type {
-  OpKernel, Node, PrepareContext, InputReuse, SpatialPadding, RowWindow, RowEvaluation,
+  OpKernel, Node, PrepareContext, KernelTier, InputReuse, SpatialPadding, RowWindow, RowEvaluation,
 } from './op.js';
 export {
   planMemory, type MemoryPlan, type PlannedBuffer, type MemorySaving, type PlannerName,

@@ -4,7 +4,7 @@ import { ArenaError, UnsupportedFeatureError, InputError } from './errors.js';
 import { nodeError, prepareGraph, type PreparedNode } from './graph.js';
 import { planExecution, type MemoryPlan, type PlannerName, type Step } from './memory-plan.js';
 import { readModel, type Model, type Subgraph } from './model.js';
-import type { Node } from './op.js';
+import type { KernelTier, Node } from './op.js';
 import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
@@ -15,6 +15,11 @@ export interface InterpreterOptions {
   resolver: OpResolver;
   /** 'double' (default): TFLM's reference requantization. 'single': TFLite's built-in int8 CONV_2D and FULLY_CONNECTED. */
   rounding?: Rounding;
+  /**
+   * 'fast' (default): specialized convolution kernels where they apply (ops/fast/); 'reference': the readable
+   * kernels everywhere. Outputs are byte-identical.
+   */
+  kernels?: KernelTier;
   /**
    * Give every tensor its own memory for the whole run, so each can be read after invoke (TFLM's
    * preserve_all_tensors, used to compare intermediates). Costs the sum of all activations, and turns off
@@ -33,6 +38,14 @@ export interface InterpreterOptions {
 }
 
 export const DEFAULT_MAX_ARENA_BYTES = 2 ** 30;
+
+/** One step of invoke, for a profile: 'node' is one kernel's eval; 'in-place' a convolution computed over its own
+ * input row by row; 'fused' a producer streamed row by row into its consumer (src/row-streaming.ts). */
+export interface ExecutionStep {
+  kind: 'node' | 'in-place' | 'fused';
+  /** Indices of the subgraph-0 operators it computes, in graph order; a PAD folded into a convolution is in its step. */
+  operators: number[];
+}
 
 /** A step of the plan with the arena views it needs, made once so that invoke allocates nothing. */
 type BoundStep =
@@ -76,7 +89,10 @@ export class Interpreter {
         throw new ArenaError(`tensor ${t.index} (${t.name}) needs ${bytes} bytes, more than the ${limit}-byte limit (maxArenaBytes)`);
       }
     }
-    const graph = prepareGraph(this.model, options.resolver, { rounding: options.rounding ?? 'double' });
+    const graph = prepareGraph(this.model, options.resolver, {
+      rounding: options.rounding ?? 'double',
+      kernels: options.kernels ?? 'fast',
+    });
     const planner = options.planner ?? 'optimized';
     const { memory, steps } = planExecution(graph, planner, options.preserveAllTensors);
     const needed = memory.arenaBytes;
@@ -152,14 +168,54 @@ export class Interpreter {
 
   /** Runs the graph once on whatever the input tensors hold. */
   invoke(): void {
-    for (const step of this.steps) {
-      try {
-        if (step.kind === 'node') step.node.kernel.eval(step.node.node, step.node.data);
-        else if (step.kind === 'in-place') evalInPlace(step.rows, step.pending, step.pendingByte, this.arenaView);
-        else evalFused(step.rows, step.ring);
-      } catch (e) {
-        throw nodeError(stepNode(step), e);
-      }
+    for (const step of this.steps) this.runStep(step);
+  }
+
+  /**
+   * What invoke runs, step by step, in order: the operators each step computes. A profile's rows, for
+   * invokeProfiled; a step covers two operators when the plan fuses them or folds a PAD into a convolution.
+   */
+  get executionSteps(): ExecutionStep[] {
+    const operators = this.steps.map((step) => stepNodes(step).map((n) => n.index));
+    // A folded PAD has no step of its own: it belongs to the step that computes the convolution reading its output.
+    const covered = new Set(operators.flat());
+    const stepOf = new Map(operators.flatMap((indices, s) => indices.map((n) => [n, s] as const)));
+    const ops = this.subgraph.operators;
+    for (const op of ops) {
+      if (covered.has(op.index)) continue;
+      const reader = ops.find((o) => o.index > op.index && o.inputs.includes(op.outputs[0]));
+      const s = reader && stepOf.get(reader.index);
+      if (s === undefined) throw new Error(`operator ${op.index} (${op.opName}) is in no step of the plan`);
+      operators[s].push(op.index);
+      operators[s].sort((a, b) => a - b);
+    }
+    return this.steps.map((step, s) => ({ kind: step.kind, operators: operators[s] }));
+  }
+
+  /**
+   * Runs the graph once, as invoke does, adding the `clock` time (ms) each step takes to `stepMs[step]`
+   * (steps as executionSteps lists them). Two clock reads per step and nothing allocated; invoke itself reads no
+   * clock, so profiling costs nothing unless asked for. The clock is a parameter so the core needs no Node API.
+   */
+  invokeProfiled(stepMs: Float64Array, clock: () => number = () => performance.now()): void {
+    const steps = this.steps;
+    if (stepMs.length !== steps.length) {
+      throw new InputError(`invokeProfiled needs one time slot per step: ${steps.length}, got ${stepMs.length}`);
+    }
+    for (let s = 0; s < steps.length; s++) {
+      const started = clock();
+      this.runStep(steps[s]);
+      stepMs[s] += clock() - started;
+    }
+  }
+
+  private runStep(step: BoundStep): void {
+    try {
+      if (step.kind === 'node') step.node.kernel.eval(step.node.node, step.node.data);
+      else if (step.kind === 'in-place') evalInPlace(step.rows, step.pending, step.pendingByte, this.arenaView);
+      else evalFused(step.rows, step.ring);
+    } catch (e) {
+      throw nodeError(stepNode(step), e);
     }
   }
 
@@ -168,6 +224,12 @@ export class Interpreter {
     if (!t) throw new InputError(`model has ${list.length} ${what}s; there is no ${what} ${i}`);
     return t;
   }
+}
+
+/** The nodes a step evaluates, in graph order. */
+function stepNodes(step: BoundStep): Node<unknown>[] {
+  if (step.kind === 'node') return [step.node.node];
+  return step.kind === 'in-place' ? [step.rows.node.node] : [step.rows.producer.node, step.rows.consumer.node];
 }
 
 /** The node a step's failure is reported against: the node, or a fused pair's consumer. */

@@ -20,9 +20,17 @@ export interface Node<Options> {
   readonly options: Options;
 }
 
+/**
+ * Which arithmetic a kernel with a fast path runs: 'fast' (the default) picks, in prepare, a specialized kernel
+ * (ops/fast/) when the configuration fits; 'reference' always runs the readable kernel. Both give identical bytes.
+ */
+export type KernelTier = 'reference' | 'fast';
+
 export interface PrepareContext {
   /** Requantization rounding for kernels whose TFLM and TFLite forms differ (int8 CONV_2D and FULLY_CONNECTED). */
   readonly rounding: Rounding;
+  /** Default 'fast'. */
+  readonly kernels?: KernelTier;
 }
 
 export interface OpKernel<Options = unknown, Data = unknown> {

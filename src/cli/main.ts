@@ -3,6 +3,7 @@
 import { UsageError } from './args.js';
 import { describeError } from './describe-error.js';
 import * as arenaCommand from './commands/arena.js';
+import * as benchCommand from './commands/bench.js';
 import * as classifyCommand from './commands/classify.js';
 import * as compareCommand from './commands/compare.js';
 import * as evalCommand from './commands/eval.js';
@@ -20,6 +21,7 @@ const COMMANDS: Record<string, { usage: string; run: Command; errorExitCode?: nu
   compare: { usage: compareCommand.usage, run: compareCommand.compare, errorExitCode: 2 },
   classify: { usage: classifyCommand.usage, run: classifyCommand.classify },
   eval: { usage: evalCommand.usage, run: evalCommand.evaluate },
+  bench: { usage: benchCommand.usage, run: benchCommand.bench },
 };
 
 function help(): string {
