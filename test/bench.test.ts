@@ -1,8 +1,6 @@
 // `tflite-int8 bench` and the profile under it, by structure only: no timing is asserted (timing belongs in bench/).
 // MAC counts are checked against hand derivations, the profiled run against the golden outputs.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../src/all-ops.js';
@@ -11,7 +9,7 @@ import { Interpreter } from '../src/interpreter.js';
 import { operatorMacs } from '../src/macs.js';
 import { readModel } from '../src/model.js';
 import type { BenchReport, LiteRtTimes } from '../src/cli/commands/bench.js';
-import { cli } from './helpers/cli.js';
+import { bareInstall, cli } from './helpers/cli.js';
 import { goldenInputs, goldenOutputs, modelPath, readModelBytes, REPO_ROOT } from './helpers/shared.js';
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -95,19 +93,6 @@ describe('Interpreter profiling', () => {
   });
 });
 
-/** The built CLI in a directory whose node_modules lacks the reference runtimes (LiteRT.js, tfjs-tflite, flatbuffers). */
-function bareInstall(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tflite-int8-bench-'));
-  cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-  cpSync(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  mkdirSync(join(dir, 'node_modules'));
-  for (const name of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-    if (['@litertjs', '@tensorflow', 'flatbuffers'].includes(name)) continue;
-    symlinkSync(join(REPO_ROOT, 'node_modules', name), join(dir, 'node_modules', name));
-  }
-  return join(dir, 'bin/tflite-int8.js');
-}
 
 describe('tflite-int8 bench', () => {
   const PERSON_DETECT_OPERATORS = 31;

@@ -1,10 +1,10 @@
 // `tflite-int8 compare` as a user runs it: the built bin against the real TFLite, exit codes 0 / 1 / 2, and the
 // figures ../shared/golden/README.md measured independently (TFLM against TFLite).
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bareInstall } from './helpers/cli.js';
 import { GOLDEN, modelPath, REPO_ROOT } from './helpers/shared.js';
 
 function compare(args: string[], bin = join(REPO_ROOT, 'bin/tflite-int8.js')) {
@@ -82,18 +82,8 @@ describe('tflite-int8 compare errors: one line on stderr, exit 2', () => {
   });
 
   it('without the reference runtimes installed, says how to install them', () => {
-    // The built CLI with every installed package but the three the reference runner loads lazily.
-    const dir = mkdtempSync(join(tmpdir(), 'tflite-int8-bare-'));
-    cpSync(join(REPO_ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
-    cpSync(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    mkdirSync(join(dir, 'node_modules'));
-    for (const name of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-      if (['@litertjs', '@tensorflow', 'flatbuffers'].includes(name)) continue;
-      symlinkSync(join(REPO_ROOT, 'node_modules', name), join(dir, 'node_modules', name));
-    }
     expectOneLineError(
-      compare([modelPath('person_detect.tflite')], join(dir, 'bin/tflite-int8.js')),
+      compare([modelPath('person_detect.tflite')], bareInstall()),
       /^tflite-int8 compare: TfliteRuntimeError: @litertjs\/core is not installed; the TFLite reference runtimes need: npm install --save-dev @litertjs\/core@2\.5\.3 @tensorflow\/tfjs-tflite@0\.0\.1-alpha\.10 flatbuffers@25\.9\.23\n$/,
     );
   });
