@@ -7,6 +7,8 @@
 import { ModelFormatError } from '../src/errors.js';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
+/** An int64 whose high int32 half lies strictly within ±2^21 is a safe integer. */
+const HIGH_HALF_LIMIT = 2 ** 21;
 
 export class FlatBuffer {
   readonly view: DataView;
@@ -187,8 +189,17 @@ export class Table {
     const vec = this.vector(id, 8, what);
     if (!vec) return null;
     const out = new Array<number>(vec.length);
+    const view = this.fb.view;
     for (let i = 0; i < vec.length; i++) {
-      const value = this.fb.view.getBigInt64(vec.start + 8 * i, true);
+      const at = vec.start + 8 * i;
+      // Two int32 halves, without a BigInt per element (per-channel zero points run to thousands): a high
+      // half within ±(2^21 - 1) keeps the value within ±(2^53 - 1), exact in a double. Others take the BigInt path.
+      const high = view.getInt32(at + 4, true);
+      if (high > -HIGH_HALF_LIMIT && high < HIGH_HALF_LIMIT) {
+        out[i] = high * 2 ** 32 + view.getUint32(at, true);
+        continue;
+      }
+      const value = view.getBigInt64(at, true);
       if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
         throw new ModelFormatError(`${this.where} ${what}[${i}]: ${value} is beyond 2^53`);
       }

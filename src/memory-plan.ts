@@ -52,7 +52,10 @@ export interface MemoryPlan {
   planner: PlannerName;
   arenaBytes: number;
   buffers: PlannedBuffer[];
-  /** How the optimized plan differs from TFLM's, by cause (see planExecution); empty for TFLM's plan. */
+  /**
+   * How the optimized plan differs from TFLM's, by cause (see planExecution); empty for TFLM's plan. Computed
+   * when first read: it re-plans the graph once per technique.
+   */
   savings: MemorySaving[];
 }
 
@@ -92,12 +95,29 @@ export function planExecution(graph: PreparedGraph, planner: PlannerName, preser
     const requests = tensorLifetimes(g).map((r) => ({ ...r, firstUse: 0, lastUse: g.operators.length }));
     return { memory: fromRequests(planner, requests), steps: asIs };
   }
-  const tflm = fromRequests('tflm', tflmBufferRequests(graph.model));
-  if (planner === 'tflm') return { memory: tflm, steps: asIs };
+  if (planner === 'tflm') return { memory: fromRequests('tflm', tflmBufferRequests(graph.model)), steps: asIs };
   const plan = planOptimized(graph, new Set(TECHNIQUES));
+  const { arenaBytes, buffers } = plan.memory;
+  let savings: MemorySaving[] | undefined;
+  const memory: MemoryPlan = {
+    planner,
+    arenaBytes,
+    buffers,
+    // Re-plans the graph once per technique, for reports only: computed when first read, not at every load.
+    get savings() {
+      return (savings ??= memorySavings(graph, plan));
+    },
+  };
+  return { memory, steps: plan.steps };
+}
+
+/** How the optimized `plan` of `graph` differs from TFLM's, by cause: MemoryPlan.savings (see planExecution). */
+function memorySavings(graph: PreparedGraph, plan: OptimizedPlan): MemorySaving[] {
+  const g = graph.subgraph;
+  const tflm = fromRequests('tflm', tflmBufferRequests(graph.model));
   const tensorsAlone = planGreedyTflm(tensorLifetimes(g)).size;
   const scratch = tflm.buffers.filter((b) => b.tensor < 0);
-  const savings: MemorySaving[] = [
+  return [
     {
       name: 'kernel scratch',
       bytes: tflm.arenaBytes - tensorsAlone,
@@ -121,7 +141,6 @@ export function planExecution(graph: PreparedGraph, planner: PlannerName, preser
       };
     }),
   ];
-  return { memory: { ...plan.memory, savings }, steps: plan.steps };
 }
 
 /** A plan of BufferRequests placed by planGreedyTflm, as a MemoryPlan with nothing shared. */

@@ -70,20 +70,31 @@ export function preparePointwiseConv(s: PointwiseSource): PointwiseConv | null {
   const paddedDepth = Math.ceil(outDepth / BLOCK) * BLOCK;
   const packed = new Float64Array(paddedDepth * K / 2);
   const constants = new Float64Array(paddedDepth);
-  for (let n = 0; n < outDepth; n++) {
-    const block = (n / BLOCK) | 0;
-    const lane = n % BLOCK;
-    let sum = 0;
-    let absSum = 0;
-    for (let c = 0; c < K; c++) {
-      const ws = filter[n * K + c] - weightShift;
-      sum += ws;
-      absSum += Math.abs(ws);
-      // Lanes 0 and 1 share slot 0 (low, high); lanes 2 and 3 slot 1.
-      packed[(block * K + c) * 2 + (lane >> 1)] += lane & 1 ? ws * PACK : ws;
+  // One pair of filter rows at a time, both read in order and each packed slot written once (lanes 0 and 1 of
+  // a block share slot 0 as low and high, lanes 2 and 3 slot 1): several times faster than scattering channel
+  // by channel. An odd last channel pairs with itself at weight 0 in the high half, as an absent lane must be.
+  // Math.abs, not a sign test: weight signs are random, a branch on them mispredicts.
+  for (let n = 0; n < outDepth; n += 2) {
+    const paired = n + 1 < outDepth;
+    const low = n * K;
+    const high = paired ? low + K : low;
+    const highScale = paired ? PACK : 0;
+    let sumLow = 0;
+    let sumHigh = 0;
+    let absLow = 0;
+    let absHigh = 0;
+    for (let c = 0, w = ((n / BLOCK) | 0) * K * 2 + ((n >> 1) & 1); c < K; c++, w += 2) {
+      const wsLow = filter[low + c] - weightShift;
+      const wsHigh = filter[high + c] - weightShift;
+      sumLow += wsLow;
+      sumHigh += wsHigh;
+      absLow += Math.abs(wsLow);
+      absHigh += Math.abs(wsHigh);
+      packed[w] = wsLow + wsHigh * highScale;
     }
-    if (maxInput * absSum >= HALF_PACK) return null;
-    constants[n] = (s.bias ? s.bias[n] : 0) + s.inputOffset * sum + K * f * s.inputOffset;
+    if (maxInput * Math.max(absLow, absHigh) >= HALF_PACK) return null;
+    constants[n] = (s.bias ? s.bias[n] : 0) + s.inputOffset * sumLow + K * f * s.inputOffset;
+    if (paired) constants[n + 1] = (s.bias ? s.bias[n + 1] : 0) + s.inputOffset * sumHigh + K * f * s.inputOffset;
   }
   return {
     width: s.width, depth: K, outDepth, paddedDepth, packed, constants, pixelSumFactor: f,
