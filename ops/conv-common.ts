@@ -8,6 +8,7 @@ import {
 } from '../src/op.js';
 import { windowGeometry, type WindowGeometry } from '../src/padding.js';
 import { quantizeMultiplier } from '../src/quant.js';
+import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 import type { Tensor, TensorData } from '../src/tensor.js';
 
 /** The checked operands of a convolution and the window its options and shapes give. */
@@ -73,7 +74,7 @@ export interface ChannelMultipliers {
  * One filter scale is broadcast to all channels. A zero output scale makes the scale infinite, which
  * quantizeMultiplier turns into multiplier 0 as TFLM does on x86: the channel then outputs its zero point.
  */
-export function perChannelMultipliers(
+function perChannelMultipliers(
   input: Tensor,
   filter: Tensor,
   output: Tensor,
@@ -109,7 +110,7 @@ export function perChannelMultipliers(
  * widened to double only before dividing by the output scale. With a bias, TFLite first insists that the
  * bias scale is input_scale * filter_scale within 2% of the output scale; a zero output scale fails that.
  */
-export function perTensorMultiplier(
+function perTensorMultiplier(
   input: Tensor,
   filter: Tensor,
   bias: Tensor | null,
@@ -147,7 +148,7 @@ export interface WeightedQuantization extends ChannelMultipliers {
  * (and int8 FULLY_CONNECTED) use the legacy per-tensor multiplier and apply the filter zero point, while int8
  * CONV_2D and DEPTHWISE_CONV_2D run their per-channel kernels with the one scale broadcast.
  */
-export function weightedQuantization(
+function weightedQuantization(
   op: 'convolution' | 'fully-connected',
   input: Tensor,
   filter: Tensor,
@@ -173,6 +174,42 @@ export function weightedQuantization(
 }
 
 export type QuantizedArray = Int8Array | Uint8Array;
+
+/** What every weighted op's float data holds besides its geometry: the activation clamp, zeros for an absent bias. */
+export interface FloatWeighted {
+  kind: 'float';
+  min: number;
+  max: number;
+  zeroBias: Float32Array;
+}
+
+/** The same for the quantized form, with the multipliers and offsets of weightedQuantization. */
+export interface QuantizedWeighted extends WeightedQuantization {
+  kind: 'quantized';
+  min: number;
+  max: number;
+  zeroBias: Int32Array;
+}
+
+export function floatWeighted(bias: Tensor | null, activation: number, channels: number): FloatWeighted {
+  check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
+  return { kind: 'float', ...floatActivationRange(activation), zeroBias: new Float32Array(channels) };
+}
+
+export function quantizedWeighted(
+  op: 'convolution' | 'fully-connected',
+  operands: { inputT: Tensor; filter: Tensor; bias: Tensor | null; outputT: Tensor },
+  activation: number,
+  channels: number,
+): QuantizedWeighted {
+  const { inputT, filter, bias, outputT } = operands;
+  return {
+    kind: 'quantized',
+    ...weightedQuantization(op, inputT, filter, bias, outputT, channels),
+    ...quantizedActivationRange(activation, outputT),
+    zeroBias: new Int32Array(channels),
+  };
+}
 
 /**
  * A weighted kernel's arithmetic on the arrays of its input, filter, bias (zeros when absent) and output. The

@@ -9,10 +9,9 @@ import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOpti
 import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { requantizer } from '../src/quant.js';
 import {
-  convOperands, evalEveryRow, evalWeighted, fillTapRows, foldWindowPadding, rowWindow, weightedQuantization,
-  type QuantizedArray, type WeightedQuantization, type WindowData,
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, quantizedWeighted,
+  rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
-import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 import { pointwiseConvRow, preparePointwiseConv, type PointwiseConv } from './fast/pointwise-conv.js';
 
 interface ConvGeometry extends WindowData {
@@ -21,24 +20,14 @@ interface ConvGeometry extends WindowData {
   filtersPerGroup: number;
 }
 
-interface QuantizedConvData extends ConvGeometry, WeightedQuantization {
-  kind: 'quantized';
+interface QuantizedConvData extends ConvGeometry, QuantizedWeighted {
   /** TFLM's double rounding, or for int8 with `rounding: 'single'` the ruy single rounding TFLite uses. */
   requantize: (x: number, multiplier: number, shift: number) => number;
-  min: number;
-  max: number;
-  /** Stands in for an absent bias. */
-  zeroBias: Int32Array;
   /** The fast kernel of a pointwise layer (ops/fast/pointwise-conv.ts), or null to run convQuantizedRow. */
   pointwise: PointwiseConv | null;
 }
 
-interface FloatConvData extends ConvGeometry {
-  kind: 'float';
-  min: number;
-  max: number;
-  zeroBias: Float32Array;
-}
+interface FloatConvData extends ConvGeometry, FloatWeighted {}
 
 type ConvData = QuantizedConvData | FloatConvData;
 
@@ -82,8 +71,7 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
 
     switch (inputT.dtype) {
       case 'float32':
-        check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
-        return { kind: 'float', ...shape, ...floatActivationRange(opts.activation), zeroBias: new Float32Array(outDepth) };
+        return { ...shape, ...floatWeighted(bias, opts.activation, outDepth) };
       case 'int8':
       case 'uint8': {
         // TFLite's kernels/conv.cc sends every int8 CONV_2D, per-tensor filters included, to
@@ -92,12 +80,9 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
         // output pipeline: double rounding, as TFLM.
         const rounding = inputT.dtype === 'int8' ? context.rounding : 'double';
         const data: QuantizedConvData = {
-          kind: 'quantized',
           ...shape,
-          ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
-          ...quantizedActivationRange(opts.activation, outputT),
+          ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
           requantize: requantizer(rounding),
-          zeroBias: new Int32Array(outDepth),
           pointwise: null,
         };
         if ((context.kernels ?? 'fast') === 'fast' && isPointwise(data)) {

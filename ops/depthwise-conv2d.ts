@@ -12,32 +12,23 @@ import {
 import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
 import {
-  convOperands, evalEveryRow, evalWeighted, fillTapRows, foldWindowPadding, rowWindow, weightedQuantization,
-  type QuantizedArray, type WeightedQuantization, type WindowData,
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, quantizedWeighted,
+  rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
-import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 import { depthwise3x3Row, prepareDepthwise3x3, type Depthwise3x3 } from './fast/depthwise-3x3.js';
 
 interface DepthwiseGeometry extends WindowData {
   depthMultiplier: number;
 }
 
-interface QuantizedDepthwiseData extends DepthwiseGeometry, WeightedQuantization {
-  kind: 'quantized';
-  min: number;
-  max: number;
-  zeroBias: Int32Array;
+interface QuantizedDepthwiseData extends DepthwiseGeometry, QuantizedWeighted {
   /** One output pixel's accumulators, all channels: taps outer, channels inner, so reads are contiguous. */
   accumulators: Int32Array;
   /** The fast kernel of a 3x3 layer (ops/fast/depthwise-3x3.ts), or null to run depthwiseQuantizedRow. */
   fast3x3: Depthwise3x3 | null;
 }
 
-interface FloatDepthwiseData extends DepthwiseGeometry {
-  kind: 'float';
-  min: number;
-  max: number;
-  zeroBias: Float32Array;
+interface FloatDepthwiseData extends DepthwiseGeometry, FloatWeighted {
   /** float32 storage rounds every partial sum to float32, as TFLM's `float total` does. */
   accumulators: Float32Array;
 }
@@ -87,22 +78,12 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
 
     switch (inputT.dtype) {
       case 'float32':
-        check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
-        return {
-          kind: 'float',
-          ...shape,
-          ...floatActivationRange(opts.activation),
-          zeroBias: new Float32Array(outDepth),
-          accumulators: new Float32Array(outDepth),
-        };
+        return { ...shape, ...floatWeighted(bias, opts.activation, outDepth), accumulators: new Float32Array(outDepth) };
       case 'int8':
       case 'uint8': {
         const data: QuantizedDepthwiseData = {
-          kind: 'quantized',
           ...shape,
-          ...weightedQuantization('convolution', inputT, filter, bias, outputT, outDepth),
-          ...quantizedActivationRange(opts.activation, outputT),
-          zeroBias: new Int32Array(outDepth),
+          ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
           accumulators: new Int32Array(outDepth),
           fast3x3: null,
         };

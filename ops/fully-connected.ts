@@ -13,8 +13,9 @@ import {
 } from '../schema/tflite.js';
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
-import { type WeightedQuantization, weightedQuantization, evalWeighted, type QuantizedArray } from './conv-common.js';
-import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
+import {
+  evalWeighted, floatWeighted, quantizedWeighted, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
+} from './conv-common.js';
 
 
 /** FullyConnectedOptionsWeightsFormat.DEFAULT; the other value, SHUFFLED4x16INT8, is a uint8→int16 layout. */
@@ -26,20 +27,11 @@ interface FullyConnectedShape {
   units: number;
 }
 
-interface QuantizedFullyConnectedData extends FullyConnectedShape, WeightedQuantization {
-  kind: 'quantized';
+interface QuantizedFullyConnectedData extends FullyConnectedShape, QuantizedWeighted {
   requantize: (x: number, multiplier: number, shift: number) => number;
-  min: number;
-  max: number;
-  zeroBias: Int32Array;
 }
 
-interface FloatFullyConnectedData extends FullyConnectedShape {
-  kind: 'float';
-  min: number;
-  max: number;
-  zeroBias: Float32Array;
-}
+interface FloatFullyConnectedData extends FullyConnectedShape, FloatWeighted {}
 
 type FullyConnectedData = QuantizedFullyConnectedData | FloatFullyConnectedData;
 
@@ -90,17 +82,13 @@ export const FullyConnected: OpKernel<FullyConnectedOptions, FullyConnectedData>
     const shape: FullyConnectedShape = { batches, depth, units };
     switch (inputT.dtype) {
       case 'float32':
-        check(!bias || bias.dtype === 'float32', () => `bias is ${bias!.dtype}, expected float32`);
-        return { kind: 'float', ...shape, ...floatActivationRange(opts.activation), zeroBias: new Float32Array(units) };
+        return { ...shape, ...floatWeighted(bias, opts.activation, units) };
       case 'int8':
       case 'uint8':
         return {
-          kind: 'quantized',
           ...shape,
-          ...weightedQuantization('fully-connected', inputT, filter, bias, outputT, units),
-          ...quantizedActivationRange(opts.activation, outputT),
+          ...quantizedWeighted('fully-connected', { inputT, filter, bias, outputT }, opts.activation, units),
           requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier,
-          zeroBias: new Int32Array(units),
         };
       default:
         throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
