@@ -8,7 +8,7 @@ import type { KernelTier, Node } from './op.js';
 import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
-import { ELEMENT_SIZE, elementCount, typedView, type Tensor, type TensorData } from './tensor.js';
+import { byteSize, typedView, type Tensor, type TensorData } from './tensor.js';
 
 export interface InterpreterOptions {
   /** The kernels the model may use. Missing ones fail the load, all named at once. */
@@ -84,7 +84,7 @@ export class Interpreter {
     const limit = options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES;
     // Before prepare, whose buffers grow with tensor sizes: no plan holding this tensor can be accepted.
     for (const t of g.tensors) {
-      const bytes = t.data || t.isVariable ? 0 : elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
+      const bytes = t.data || t.isVariable ? 0 : byteSize(t);
       if (bytes > limit) {
         throw new ArenaError(`tensor ${t.index} (${t.name}) needs ${bytes} bytes, more than the ${limit}-byte limit (maxArenaBytes)`);
       }

@@ -13,7 +13,7 @@
 // it is still planned, overlapping in time only with other such tensors.
 import { ModelFormatError } from './errors.js';
 import type { Model, ModelOperator, ModelTensor, Subgraph } from './model.js';
-import { ELEMENT_SIZE, elementCount } from './tensor.js';
+import { byteSize, elementCount } from './tensor.js';
 
 /** TFLM's MicroArenaBufferAlignment(): every planned size is rounded up to, and every offset falls on, 16 bytes. */
 export const ARENA_ALIGNMENT = 16;
@@ -63,7 +63,7 @@ export function tensorLifetimes(g: Subgraph): BufferRequest[] {
   for (const o of g.outputs) create(o, g.operators.length);
   const requests: BufferRequest[] = [];
   for (const t of g.tensors) {
-    const size = tensorBytes(t);
+    const size = byteSize(t);
     if (t.data || t.isVariable || size === 0) continue;
     requests.push({ tensor: t.index, size, firstUse: first[t.index], lastUse: last[t.index] });
   }
@@ -121,9 +121,6 @@ export function planGreedyTflm(requests: readonly BufferRequest[]): ArenaPlan {
   return { offsets, size };
 }
 
-function tensorBytes(t: ModelTensor): number {
-  return elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
-}
 
 /**
  * Bytes of each RequestScratchBufferInArena call TFLM's reference kernel for `op` makes in Prepare, in call

@@ -26,6 +26,11 @@ export function elementCount(shape: readonly number[]): number {
   return n;
 }
 
+/** Bytes a tensor of this type and shape holds; 0 for types we cannot hold. */
+export function byteSize(t: { dtype: DType; shape: readonly number[] }): number {
+  return elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
+}
+
 export class Tensor {
   /** Raw bytes of this tensor; a view into the model or the arena once the interpreter has placed it. */
   bytes: Uint8Array = new Uint8Array(0);
@@ -46,7 +51,7 @@ export class Tensor {
   }
 
   get byteLength(): number {
-    return this.size * (ELEMENT_SIZE[this.dtype] ?? 0);
+    return byteSize(this);
   }
 
   /** Per-tensor scale (the first one for per-channel tensors); 0 when unquantized. */

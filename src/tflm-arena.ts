@@ -20,7 +20,7 @@
 // models (test/arena-report.test.ts): every recorded category matches to the byte on the 64-bit host.
 import { tflmBufferRequests, planGreedyTflm } from './planner.js';
 import type { Model, ModelOperator, ModelTensor } from './model.js';
-import { ELEMENT_SIZE, elementCount } from './tensor.js';
+import { byteSize } from './tensor.js';
 
 /** The ABIs an estimate is made for: TFLM's golden host build, and a 32-bit microcontroller. */
 export type TflmTarget = 'host64' | 'mcu32';
@@ -292,7 +292,7 @@ export function estimateTflmArena(model: Model, target: TflmTarget): TflmArenaEs
     allocateStruct('ScratchBufferHandles', TFLM.ScratchBufferHandle, `ScratchBufferHandle × ${scratchRequests}`, scratchRequests);
   }
   for (const t of model.subgraphs[0].tensors) {
-    if (t.isVariable) allocate('TfLiteTensorVariableBufferData', `variable t${t.index}`, tensorBytes(t), PERSISTENT_BUFFER_ALIGNMENT);
+    if (t.isVariable) allocate('TfLiteTensorVariableBufferData', `variable t${t.index}`, byteSize(t), PERSISTENT_BUFFER_ALIGNMENT);
   }
 
   // 7: the interpreter's persistent input and output tensors.
@@ -337,6 +337,3 @@ function totalsByCategory(allocations: readonly TailAllocation[]): TailCategoryT
   return [...totals.values()];
 }
 
-function tensorBytes(t: ModelTensor): number {
-  return elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
-}
