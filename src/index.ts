@@ -1,5 +1,8 @@
 // Public API of tflite-int8. Runs in browsers and Node: nothing here imports Node built-ins.
-export { Interpreter, type InterpreterOptions, type ExecutionStep } from './interpreter.js';
+export {
+  Interpreter, defaultKernels, KERNEL_CHOICES, type InterpreterOptions, type ExecutionStep, type KernelChoice,
+} from './interpreter.js';
+export { hostSupportsSimd } from './wasm/runtime.js';
 export { operatorMacs } from './macs.js';
 export { profileSteps, type StepProfile } from './profile.js';
 export { OpResolver } from './resolver.js';

@@ -4,11 +4,12 @@ import { ArenaError, UnsupportedFeatureError, InputError } from './errors.js';
 import { nodeError, prepareGraph, type PreparedNode } from './graph.js';
 import { planExecution, type MemoryPlan, type PlannerName, type Step } from './memory-plan.js';
 import { readModel, type Model, type Subgraph } from './model.js';
-import type { KernelTier, Node } from './op.js';
+import type { Node } from './op.js';
 import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
 import { byteSize, typedView, type Tensor, type TensorData } from './tensor.js';
+import { hostSupportsSimd, SimdMemory } from './wasm/runtime.js';
 
 export interface InterpreterOptions {
   /** The kernels the model may use. Missing ones fail the load, all named at once. */
@@ -16,10 +17,12 @@ export interface InterpreterOptions {
   /** 'double' (default): TFLM's reference requantization. 'single': TFLite's built-in int8 CONV_2D and FULLY_CONNECTED. */
   rounding?: Rounding;
   /**
-   * 'fast' (default): specialized convolution kernels where they apply (ops/fast/); 'reference': the readable
-   * kernels everywhere. Outputs are byte-identical.
+   * Which kernels run; outputs are byte-identical. 'simd' (the default where the host has WebAssembly SIMD):
+   * WebAssembly SIMD kernels (ops/wasm/) where a layer fits them, and the arena lives in their WebAssembly.Memory;
+   * 'js' (the default elsewhere): pure-JS specialized kernels (ops/fast/); both fall back, layer by layer, to the
+   * next tier. 'reference': the readable kernels everywhere.
    */
-  kernels?: KernelTier;
+  kernels?: KernelChoice;
   /**
    * Give every tensor its own memory for the whole run, so each can be read after invoke (TFLM's
    * preserve_all_tensors, used to compare intermediates). Costs the sum of all activations, and turns off
@@ -38,6 +41,15 @@ export interface InterpreterOptions {
 }
 
 export const DEFAULT_MAX_ARENA_BYTES = 2 ** 30;
+
+/** The kernel tiers, fastest first: see InterpreterOptions.kernels. */
+export type KernelChoice = 'simd' | 'js' | 'reference';
+export const KERNEL_CHOICES: readonly KernelChoice[] = ['simd', 'js', 'reference'];
+
+/** The tier `new Interpreter` runs when none is asked for: 'simd' where the host has WebAssembly SIMD, else 'js'. */
+export function defaultKernels(): KernelChoice {
+  return hostSupportsSimd() ? 'simd' : 'js';
+}
 
 /** One step of invoke, for a profile: 'node' is one kernel's eval; 'in-place' a convolution computed over its own
  * input row by row; 'fused' a producer streamed row by row into its consumer (src/row-streaming.ts). */
@@ -60,15 +72,15 @@ export class Interpreter {
   readonly tensors: readonly Tensor[];
   readonly inputs: readonly Tensor[];
   readonly outputs: readonly Tensor[];
-  /** The one buffer all non-constant tensors live in. */
-  readonly arena: ArrayBuffer;
+  /** The bytes all non-constant tensors live in: their own ArrayBuffer, or part of the SIMD tier's memory. */
+  readonly arena: Uint8Array;
+  /** The kernel tier this interpreter runs (InterpreterOptions.kernels). */
+  readonly kernels: KernelChoice;
   /** Where each tensor and scratch buffer lives in the arena, and what the planner saved. */
   readonly memoryPlan: MemoryPlan;
   /** Constants whose bytes were misaligned for their type in the model and had to be copied. */
   readonly copiedConstants: number;
   private readonly steps: BoundStep[];
-  /** The whole arena as bytes, for in-place steps' row copies. */
-  private readonly arenaView: Uint8Array;
 
   constructor(model: Uint8Array | ArrayBuffer | Model, options: InterpreterOptions) {
     this.model = model instanceof Uint8Array || model instanceof ArrayBuffer ? readModel(model) : model;
@@ -89,9 +101,18 @@ export class Interpreter {
         throw new ArenaError(`tensor ${t.index} (${t.name}) needs ${bytes} bytes, more than the ${limit}-byte limit (maxArenaBytes)`);
       }
     }
+    const kernels = (this.kernels = options.kernels ?? defaultKernels());
+    if (!KERNEL_CHOICES.includes(kernels)) {
+      throw new InputError(`kernels is one of ${KERNEL_CHOICES.join(', ')}, not ${String(kernels)}`);
+    }
+    if (kernels === 'simd' && !hostSupportsSimd()) {
+      throw new UnsupportedFeatureError("this host has no WebAssembly SIMD: use kernels 'js'");
+    }
+    const simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g.tensors, limit)) : null;
     const graph = prepareGraph(this.model, options.resolver, {
       rounding: options.rounding ?? 'double',
-      kernels: options.kernels ?? 'fast',
+      kernels: kernels === 'reference' ? 'reference' : 'fast',
+      simd,
     });
     const planner = options.planner ?? 'optimized';
     const { memory, steps } = planExecution(graph, planner, options.preserveAllTensors);
@@ -106,18 +127,27 @@ export class Interpreter {
     if (size < needed) {
       throw new ArenaError(`arena of ${size} bytes is too small: this model needs ${needed} bytes with the ${planner} planner`);
     }
-    this.arena = new ArrayBuffer(size);
+    // In the SIMD memory the arena comes after every kernel's prepared data, and nothing is placed after it, so
+    // the memory never grows again and the views made here stay valid.
+    if (simd) {
+      const base = simd.alloc(size);
+      simd.freeze();
+      this.arena = new Uint8Array(simd.memory.buffer, base, size);
+    } else {
+      this.arena = new Uint8Array(size);
+    }
+    const arena = this.arena;
     this.memoryPlan = memory;
     const tensors = graph.tensors;
     for (const b of memory.buffers) {
-      if (b.tensor >= 0) tensors[b.tensor].setBytes(new Uint8Array(this.arena, b.offset, tensors[b.tensor].byteLength));
+      if (b.tensor >= 0) tensors[b.tensor].setBytes(arena.subarray(b.offset, b.offset + tensors[b.tensor].byteLength));
     }
     this.tensors = tensors;
     this.inputs = g.inputs.map((i) => tensors[i]);
     this.outputs = g.outputs.map((i) => tensors[i]);
     this.copiedConstants = graph.copiedConstants;
     const scratch = (index: number, t: Tensor) =>
-      typedView(t.dtype, new Uint8Array(this.arena, memory.buffers[index].offset, memory.buffers[index].size));
+      typedView(t.dtype, arena.subarray(memory.buffers[index].offset, memory.buffers[index].offset + memory.buffers[index].size));
     this.steps = steps.map((step: Step): BoundStep => {
       switch (step.kind) {
         case 'node':
@@ -130,7 +160,6 @@ export class Interpreter {
           return { kind: 'fused', rows: step, ring: scratch(step.ring, step.producer.node.outputs[0]) };
       }
     });
-    this.arenaView = new Uint8Array(this.arena);
   }
 
   get arenaBytes(): number {
@@ -212,7 +241,7 @@ export class Interpreter {
   private runStep(step: BoundStep): void {
     try {
       if (step.kind === 'node') step.node.kernel.eval(step.node.node, step.node.data);
-      else if (step.kind === 'in-place') evalInPlace(step.rows, step.pending, step.pendingByte, this.arenaView);
+      else if (step.kind === 'in-place') evalInPlace(step.rows, step.pending, step.pendingByte, this.arena);
       else evalFused(step.rows, step.ring);
     } catch (e) {
       throw nodeError(stepNode(step), e);
@@ -224,6 +253,21 @@ export class Interpreter {
     if (!t) throw new InputError(`model has ${list.length} ${what}s; there is no ${what} ${i}`);
     return t;
   }
+}
+
+/**
+ * What the SIMD tier's memory will hold, at most: kernels' prepared weights (int16 widenings and per-channel
+ * tables, under three bytes per constant byte plus a table per layer), their row scratch, and the arena, which no
+ * plan makes larger than every activation side by side. Reserved up front so that the memory never grows.
+ */
+function simdMemoryBound(tensors: Subgraph['tensors'], limit: number): number {
+  let constants = 0;
+  let activations = 0;
+  for (const t of tensors) {
+    if (t.data) constants += byteSize(t);
+    else activations += byteSize(t) + 16;
+  }
+  return 3 * constants + 2 * Math.min(activations, limit) + tensors.length * 4096 + (1 << 20);
 }
 
 /** The nodes a step evaluates, in graph order. */

@@ -7,6 +7,7 @@
 import type { Table } from '../schema/flatbuffer.js';
 import type { Rounding } from './quant.js';
 import type { Tensor, TensorData } from './tensor.js';
+import type { SimdMemory } from './wasm/runtime.js';
 
 /** One operator instance in the graph, as its kernel sees it. */
 export interface Node<Options> {
@@ -22,7 +23,8 @@ export interface Node<Options> {
 
 /**
  * Which arithmetic a kernel with a fast path runs: 'fast' (the default) picks, in prepare, a specialized kernel
- * (ops/fast/) when the configuration fits; 'reference' always runs the readable kernel. Both give identical bytes.
+ * when the configuration fits — WebAssembly SIMD (ops/wasm/) when PrepareContext.simd is given, else pure JS
+ * (ops/fast/); 'reference' always runs the readable kernel. All give identical bytes.
  */
 export type KernelTier = 'reference' | 'fast';
 
@@ -31,6 +33,11 @@ export interface PrepareContext {
   readonly rounding: Rounding;
   /** Default 'fast'. */
   readonly kernels?: KernelTier;
+  /**
+   * The interpreter's WebAssembly memory when the SIMD tier is on (kernels 'fast' on a host with WASM SIMD): a
+   * kernel may place its prepared weights there and run its SIMD form. The arena will live in the same memory.
+   */
+  readonly simd?: SimdMemory | null;
 }
 
 export interface OpKernel<Options = unknown, Data = unknown> {

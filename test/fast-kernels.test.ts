@@ -20,13 +20,14 @@ describe('whole models: fast kernels give the reference kernels\' bytes', () => 
 
   for (const model of models) {
     it(model, () => {
-      const outputs = (['reference', 'fast'] as const).map((kernels) => {
+      const outputs = (['reference', 'js', 'simd'] as const).map((kernels) => {
         const interpreter = new Interpreter(readModelBytes(model), { resolver: allOps(), kernels });
         goldenInputs(model).forEach((bytes, k) => interpreter.setInputBytes(k, bytes));
         interpreter.invoke();
         return interpreter.outputs.map((t) => Buffer.from(t.bytes).toString('hex'));
       });
       expect(outputs[1]).toEqual(outputs[0]);
+      expect(outputs[2]).toEqual(outputs[0]);
     });
   }
 });

@@ -1,8 +1,10 @@
 // invoke() allocates no buffers: every typed array a kernel needs is made in prepare. Checked by counting
-// constructions of the typed-array classes (looked up on globalThis at each `new`) during invoke.
+// constructions of the typed-array classes (looked up on globalThis at each `new`) during invoke, on every kernel
+// tier; on the SIMD tier also that the WebAssembly memory neither grows nor is replaced (the arena's buffer is the
+// same object, its length unchanged).
 import { afterEach, expect, it } from 'vitest';
 import { allOps } from '../src/all-ops.js';
-import { Interpreter } from '../src/interpreter.js';
+import { Interpreter, KERNEL_CHOICES } from '../src/interpreter.js';
 import { goldenInputs, readModelBytes } from './helpers/shared.js';
 
 const NAMES = ['Int8Array', 'Uint8Array', 'Int16Array', 'Int32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'ArrayBuffer'] as const;
@@ -41,10 +43,17 @@ const models = [
   'micro_speech_quantized.tflite',
 ];
 
-it.each(models)('%s: invoke constructs no typed arrays or buffers', (model) => {
-  const interpreter = new Interpreter(readModelBytes(model), { resolver: allOps() });
+const cases = models.flatMap((model) => KERNEL_CHOICES.map((kernels) => [model, kernels] as const));
+
+it.each(cases)('%s, %s kernels: invoke constructs no typed arrays or buffers', (model, kernels) => {
+  const interpreter = new Interpreter(readModelBytes(model), { resolver: allOps(), kernels });
   goldenInputs(model).forEach((bytes, k) => interpreter.setInputBytes(k, bytes));
+  const buffer = interpreter.arena.buffer;
+  const bufferBytes = buffer.byteLength;
   expect(countConstructions(() => interpreter.invoke())).toBe(0);
+  expect(interpreter.arena.buffer).toBe(buffer);
+  expect(buffer.byteLength).toBe(bufferBytes);
+  expect(buffer.byteLength).toBeGreaterThan(0);
   // The counter itself works: a construction during the counted call is seen.
   expect(countConstructions(() => new Int32Array(4))).toBe(1);
 });

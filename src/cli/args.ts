@@ -1,3 +1,4 @@
+import { KERNEL_CHOICES, type KernelChoice } from '../interpreter.js';
 // A small argv parser: positionals, `--flag`, `--key value`, and `--key v1 v2 ...` for list options.
 export class UsageError extends Error {}
 
@@ -53,4 +54,13 @@ export function byteCount(args: ParsedArgs, name: string): number | undefined {
   const m = /^(\d+)([kKmM]?)$/.exec(value);
   if (!m) throw new UsageError(`--${name} takes a byte count such as 262144, 256K or 2M, not "${value}"`);
   return Number(m[1]) * (m[2] === '' ? 1 : m[2].toLowerCase() === 'k' ? 1024 : 1024 * 1024);
+}
+
+/** --kernels simd|js|reference; undefined when absent (the interpreter's default tier). */
+export function kernelsOption(args: ParsedArgs): KernelChoice | undefined {
+  const value = single(args, 'kernels');
+  if (value === undefined) return undefined;
+  const choice = KERNEL_CHOICES.find((k) => k === value);
+  if (!choice) throw new UsageError(`--kernels is ${KERNEL_CHOICES.join(', ')}, not "${value}"`);
+  return choice;
 }

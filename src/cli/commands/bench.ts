@@ -1,4 +1,4 @@
-// `tflite-int8 bench MODEL [--runs N] [--warmup N] [--json] [--no-litert]`
+// `tflite-int8 bench MODEL [--runs N] [--warmup N] [--kernels simd|js|reference] [--json] [--no-litert]`
 //
 // How fast we invoke, side by side with the real TFLite in the same process: our median and p90 invoke time, our
 // load time (parse, prepare, plan: `new Interpreter`), a per-step profile (TFLM's MicroProfiler, with MACs), and
@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { allOps } from '../../all-ops.js';
-import { Interpreter } from '../../interpreter.js';
+import { Interpreter, type KernelChoice } from '../../interpreter.js';
 import { profileSteps, type StepProfile } from '../../profile.js';
 import { goldenRuleInput } from '../../../reference/golden-inputs.js';
-import { parseArgs, single, UsageError, type ParsedArgs } from '../args.js';
+import { kernelsOption, parseArgs, single, UsageError, type ParsedArgs } from '../args.js';
 
-export const usage = 'bench MODEL [--runs N] [--warmup N] [--json] [--no-litert]';
+export const usage = 'bench MODEL [--runs N] [--warmup N] [--kernels simd|js|reference] [--json] [--no-litert]';
 
 /** Loads timed for loadMs: the model is parsed and prepared this many times, the median reported. */
 const LOADS = 5;
@@ -21,6 +21,8 @@ export interface BenchReport {
   model: string;
   inputs: string;
   threads: 1;
+  /** Our kernel tier (InterpreterOptions.kernels). */
+  kernels: KernelChoice;
   runs: number;
   warmup: number;
   /** Our invoke time over the timed runs. */
@@ -51,18 +53,19 @@ export interface LiteRtTimes {
 }
 
 export async function bench(argv: string[], out: (line: string) => void): Promise<number> {
-  const args = parseArgs(argv, { valued: ['runs', 'warmup'], flags: ['json', 'no-litert'] });
+  const args = parseArgs(argv, { valued: ['runs', 'warmup', 'kernels'], flags: ['json', 'no-litert'] });
   const [path] = args.positionals;
   if (!path || args.positionals.length > 1) throw new UsageError(`usage: tflite-int8 ${usage}`);
   const runs = count(args, 'runs', 10, 1);
   const warmup = count(args, 'warmup', 2, 0);
+  const kernels = kernelsOption(args);
 
   const model = new Uint8Array(readFileSync(path));
   const loadTimes: number[] = [];
   let interpreter: Interpreter | undefined;
   for (let i = 0; i < LOADS; i++) {
     const started = performance.now();
-    interpreter = new Interpreter(model, { resolver: allOps() });
+    interpreter = new Interpreter(model, { resolver: allOps(), kernels });
     loadTimes.push(performance.now() - started);
   }
   const ours = interpreter!;
@@ -90,6 +93,7 @@ export async function bench(argv: string[], out: (line: string) => void): Promis
     model: path,
     inputs: 'golden rule (../shared/golden/README.md)',
     threads: 1,
+    kernels: ours.kernels,
     runs,
     warmup,
     medianMs,
@@ -152,7 +156,7 @@ function formatReport(r: BenchReport, operators: number): string[] {
   const lines = [
     `${basename(r.model)}: ${operators} operators in ${r.ops.length} steps; golden-rule inputs; 1 thread; ` +
       `${r.runs} timed runs after ${r.warmup} warm-up`,
-    `ours              median ${ms(r.medianMs)} ms  p90 ${ms(r.p90Ms)} ms  load ${ms(r.loadMs)} ms (median of ${r.loads})  ` +
+    `ours (${r.kernels.padEnd(9)})  median ${ms(r.medianMs)} ms  p90 ${ms(r.p90Ms)} ms  load ${ms(r.loadMs)} ms (median of ${r.loads})  ` +
       `${(r.macs / 1e6).toFixed(1)} M MACs  ${r.gmacPerS.toFixed(2)} GMAC/s`,
   ];
   if (r.litert && 'unavailable' in r.litert) lines.push(`LiteRT.js not timed: ${r.litert.unavailable}`);

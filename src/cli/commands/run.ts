@@ -1,15 +1,15 @@
-// `tflite-int8 run MODEL --input FILE... --out DIR [--rounding double|single] [--dump-tensors] [--arena-bytes N]`
+// `tflite-int8 run MODEL --input FILE... --out DIR [--rounding double|single] [--dump-tensors] [--arena-bytes N] [--kernels simd|js|reference]`
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allOps } from '../../all-ops.js';
 import { Interpreter } from '../../interpreter.js';
 import type { Rounding } from '../../quant.js';
-import { byteCount, parseArgs, single, UsageError } from '../args.js';
+import { byteCount, kernelsOption, parseArgs, single, UsageError } from '../args.js';
 
-export const usage = 'run MODEL --input FILE... --out DIR [--rounding double|single] [--dump-tensors] [--arena-bytes N]';
+export const usage = 'run MODEL --input FILE... --out DIR [--rounding double|single] [--dump-tensors] [--arena-bytes N] [--kernels simd|js|reference]';
 
 export function run(argv: string[], out: (line: string) => void): number {
-  const args = parseArgs(argv, { valued: ['out', 'rounding', 'arena-bytes'], lists: ['input'], flags: ['dump-tensors'] });
+  const args = parseArgs(argv, { valued: ['out', 'rounding', 'arena-bytes', 'kernels'], lists: ['input'], flags: ['dump-tensors'] });
   const [path] = args.positionals;
   const outDir = single(args, 'out');
   if (!path || args.positionals.length > 1 || !outDir) throw new UsageError(`usage: tflite-int8 ${usage}`);
@@ -23,6 +23,7 @@ export function run(argv: string[], out: (line: string) => void): number {
     rounding: rounding as Rounding,
     preserveAllTensors: dumpTensors,
     arenaBytes: byteCount(args, 'arena-bytes'),
+    kernels: kernelsOption(args),
   });
   const inputs = args.values.get('input') ?? [];
   if (inputs.length !== interpreter.inputs.length) {
@@ -39,6 +40,7 @@ export function run(argv: string[], out: (line: string) => void): number {
   const meta = {
     model: path,
     rounding,
+    kernels: interpreter.kernels,
     invokeMs,
     arenaBytes: interpreter.arenaBytes,
     outputs: interpreter.outputs.map((t, k) => ({
