@@ -376,40 +376,53 @@ function ringBytes(f: FusedRows): number {
 }
 
 /** Groups of buffer indices placed at one offset: a tensor and every tensor taking over its memory. */
-function shapesOf(buffers: readonly PlannedBuffer[], shares: readonly Share[]): number[][] {
-  const takesOver = new Map(shares.map((s) => [s.output, s.input]));
+function shapesOf(buffers: readonly PlannedBuffer[], takesOver: ReadonlyMap<number, number>): number[][] {
   const root = (t: number): number => (takesOver.has(t) ? root(takesOver.get(t)!) : t);
   const shapes = new Map<number, number[]>();
   buffers.forEach((b, i) => {
     const key = b.tensor >= 0 ? root(b.tensor) : -1 - i;
-    shapes.set(key, [...(shapes.get(key) ?? []), i]);
+    const shape = shapes.get(key);
+    if (shape) shape.push(i);
+    else shapes.set(key, [i]);
   });
   return [...shapes.values()];
+}
+
+/**
+ * The buffers' sizes and lifetimes as flat arrays, for the many trial placements of placeWithShares (a model
+ * loads in a few milliseconds only if these allocate little).
+ */
+interface Extents {
+  size: Float64Array;
+  first: Int32Array;
+  last: Int32Array;
 }
 
 /**
  * The most bytes alive at once, whatever the placement: at each time, each shape's largest live buffer,
  * summed. No placement needs less.
  */
-function peakLiveBytes(buffers: readonly PlannedBuffer[], shapes: readonly number[][], end: number): number {
+function peakLiveBytes(e: Extents, shapes: readonly number[][], end: number): number {
   // Index time + 1: time runs from -1 (tensors no step touches) to `end`.
-  const live = new Array<number>(end + 2).fill(0);
-  const largest = new Array<number>(end + 2).fill(0);
+  const live = new Float64Array(end + 2);
+  const largest = new Float64Array(end + 2);
   for (const shape of shapes) {
     let from = end + 1;
     let to = -1;
     for (const i of shape) {
-      const b = buffers[i];
-      for (let t = b.firstUse + 1; t <= b.lastUse + 1; t++) largest[t] = Math.max(largest[t], b.size);
-      from = Math.min(from, b.firstUse + 1);
-      to = Math.max(to, b.lastUse + 1);
+      const size = e.size[i];
+      for (let t = e.first[i] + 1; t <= e.last[i] + 1; t++) if (size > largest[t]) largest[t] = size;
+      from = Math.min(from, e.first[i] + 1);
+      to = Math.max(to, e.last[i] + 1);
     }
     for (let t = from; t <= to; t++) {
       live[t] += largest[t];
       largest[t] = 0;
     }
   }
-  return Math.max(0, ...live);
+  let peak = 0;
+  for (const bytes of live) peak = Math.max(peak, bytes);
+  return peak;
 }
 
 /**
@@ -428,24 +441,25 @@ function placeWithShares(
   steps: readonly Step[],
   end: number,
 ): { kept: Share[]; placed: PlannedBuffer[]; arenaBytes: number } {
-  const pendingOutput = new Map(
-    steps.flatMap((step) => (step.kind === 'in-place' ? [[step.pending, step.node.node.outputs[0].index] as const] : [])),
-  );
-  const layout = (active: readonly Share[]) => {
-    const takesOver = new Map(active.map((share) => [share.output, share.input]));
-    return buffers.map((b, i) => {
-      const output = pendingOutput.get(i);
-      const size = output === undefined || takesOver.has(output) ? b.size : 0;
-      return { ...b, size, ...(takesOver.has(b.tensor) ? { sharesWith: takesOver.get(b.tensor)! } : {}) };
-    });
+  // An in-place convolution's pending rows: its buffer, and the output whose share they serve.
+  const pending = steps.flatMap((step) => (step.kind === 'in-place' ? [[step.pending, step.node.node.outputs[0].index] as const] : []));
+  const sizes = Float64Array.from(buffers, (b) => b.size);
+  const first = Int32Array.from(buffers, (b) => b.firstUse);
+  const last = Int32Array.from(buffers, (b) => b.lastUse);
+  const takesOverOf = (active: readonly Share[]) => new Map(active.map((share) => [share.output, share.input]));
+  const extentsWith = (takesOver: ReadonlyMap<number, number>): Extents => {
+    const size = sizes.slice();
+    for (const [buffer, output] of pending) if (!takesOver.has(output)) size[buffer] = 0;
+    return { size, first, last };
   };
   const peakWith = (active: readonly Share[]) => {
-    const laid = layout(active);
-    return peakLiveBytes(laid, shapesOf(laid, active), end);
+    const takesOver = takesOverOf(active);
+    return peakLiveBytes(extentsWith(takesOver), shapesOf(buffers, takesOver), end);
   };
   const placeWith = (active: Share[]) => {
-    const placed = layout(active);
-    return { kept: active, placed, arenaBytes: placeShapes(placed, shapesOf(placed, active)) };
+    const takesOver = takesOverOf(active);
+    const extents = extentsWith(takesOver);
+    return { kept: active, takesOver, extents, ...placeShapes(extents, shapesOf(buffers, takesOver)) };
   };
   const bound = peakWith(shares);
   const needed = (active: readonly Share[], share: Share) => peakWith(active.filter((s) => s !== share)) > bound;
@@ -460,7 +474,11 @@ function placeWithShares(
     const trial = placeWith(best.kept.filter((s) => s !== share));
     if (trial.arenaBytes < best.arenaBytes) best = trial;
   }
-  return best;
+  const placed = buffers.map((b, i): PlannedBuffer => {
+    const sharesWith = best.takesOver.get(b.tensor);
+    return { ...b, size: best.extents.size[i], offset: best.offsets[i], ...(sharesWith === undefined ? {} : { sharesWith }) };
+  });
+  return { kept: best.kept, placed, arenaBytes: best.arenaBytes };
 }
 
 /**
@@ -468,34 +486,52 @@ function placeWithShares(
  * where it meets no placed buffer alive at the same time), for shapes — buffers sharing one offset, each
  * keeping its own size and lifetime — in two orders, keeping the smaller arena: largest first (TFLM's), and
  * longest-lived first, which keeps a long-lived tensor (a residual) from landing above a short large one whose
- * place later tensors need. Sets each buffer's offset; returns the arena size.
+ * place later tensors need. Returns each buffer's offset and the arena size.
  */
-function placeShapes(buffers: PlannedBuffer[], shapes: readonly number[][]): number {
-  const largest = (shape: number[]) => Math.max(...shape.map((i) => buffers[i].size));
-  const life = (shape: number[]) =>
-    Math.max(...shape.map((i) => buffers[i].lastUse)) - Math.min(...shape.map((i) => buffers[i].firstUse));
-  const largestFirst = [...shapes].sort((a, b) => largest(b) - largest(a));
-  const longestFirst = [...shapes].sort((a, b) => life(b) - life(a) || largest(b) - largest(a));
-  const sizes = [largestFirst, longestFirst].map((order) => placeInOrder(buffers, order));
-  return sizes[0] <= sizes[1] ? placeInOrder(buffers, largestFirst) : sizes[1];
+function placeShapes(e: Extents, shapes: readonly number[][]): { offsets: Float64Array; arenaBytes: number } {
+  const largest = shapes.map((shape) => Math.max(...shape.map((i) => e.size[i])));
+  const life = shapes.map((shape) => Math.max(...shape.map((i) => e.last[i])) - Math.min(...shape.map((i) => e.first[i])));
+  const order = shapes.map((_, k) => k);
+  const largestFirst = [...order].sort((a, b) => largest[b] - largest[a]);
+  const longestFirst = [...order].sort((a, b) => life[b] - life[a] || largest[b] - largest[a]);
+  const byLargest = placeInOrder(e, shapes, largestFirst);
+  const byLongest = placeInOrder(e, shapes, longestFirst);
+  return byLargest.arenaBytes <= byLongest.arenaBytes ? byLargest : byLongest;
 }
 
-function placeInOrder(buffers: PlannedBuffer[], order: readonly number[][]): number {
-  const placed: PlannedBuffer[] = [];
+function placeInOrder(e: Extents, shapes: readonly number[][], order: readonly number[]): { offsets: Float64Array; arenaBytes: number } {
+  const offsets = new Float64Array(e.size.length);
+  const placed: number[] = [];
+  // The placed buffers alive with the shape being placed, and for each the size of the member it meets.
+  const conflicts: number[] = [];
+  const conflictSizes: number[] = [];
+  const candidates: number[] = [];
   let arenaBytes = 0;
-  for (const shape of order) {
-    // Each placed buffer alive with a member, and that member's size: the two ranges must not meet.
-    const conflicts = shape.flatMap((i) => {
-      const b = buffers[i];
-      return placed.filter((p) => p.firstUse <= b.lastUse && b.firstUse <= p.lastUse).map((p) => ({ p, size: b.size }));
-    });
-    const candidates = [0, ...conflicts.map(({ p }) => p.offset + p.size)].sort((a, b) => a - b);
-    const offset = candidates.find((at) => conflicts.every(({ p, size }) => at + size <= p.offset || p.offset + p.size <= at))!;
+  for (const k of order) {
+    const shape = shapes[k];
+    conflicts.length = 0;
+    conflictSizes.length = 0;
+    candidates.length = 0;
+    candidates.push(0);
     for (const i of shape) {
-      buffers[i].offset = offset;
-      placed.push(buffers[i]);
-      arenaBytes = Math.max(arenaBytes, offset + buffers[i].size);
+      for (const p of placed) {
+        if (e.first[p] <= e.last[i] && e.first[i] <= e.last[p]) {
+          conflicts.push(p);
+          conflictSizes.push(e.size[i]);
+          candidates.push(offsets[p] + e.size[p]);
+        }
+      }
+    }
+    candidates.sort((a, b) => a - b);
+    // The lowest candidate where no member's range meets a conflicting buffer's.
+    const offset = candidates.find((at) =>
+      conflicts.every((p, c) => at + conflictSizes[c] <= offsets[p] || offsets[p] + e.size[p] <= at),
+    )!;
+    for (const i of shape) {
+      offsets[i] = offset;
+      placed.push(i);
+      arenaBytes = Math.max(arenaBytes, offset + e.size[i]);
     }
   }
-  return arenaBytes;
+  return { offsets, arenaBytes };
 }
