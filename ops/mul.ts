@@ -11,10 +11,11 @@ import {
   readActivationOptions,
   type ActivationOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
 import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
+import { prepareSimdMul, simdMulRow, type SimdMul } from './wasm/elementwise.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 export interface MulData {
@@ -29,9 +30,11 @@ export interface MulData {
   /** The fused activation's clamp, on the output's quantized or float values. */
   readonly activationMin: number;
   readonly activationMax: number;
+  /** The SIMD form (ops/wasm/elementwise.ts), which computes whole steps of 16 of each row; null on other tiers. */
+  readonly simd: SimdMul | null;
 }
 
-function prepareMul(node: Node<ActivationOptions>): MulData {
+function prepareMul(node: Node<ActivationOptions>, context: PrepareContext): MulData {
   checkArity(node, 2, 1);
   const in1 = input(node, 0);
   const in2 = input(node, 1);
@@ -58,6 +61,7 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
       input2Centered: new Int32Array(0),
       activationMin: range.min,
       activationMax: range.max,
+      simd: null,
     };
   }
   checkQuantized(in1, 'input 1');
@@ -70,8 +74,16 @@ function prepareMul(node: Node<ActivationOptions>): MulData {
       : Math.fround(Math.fround(in1.scale * in2.scale) / out.scale);
   const { multiplier, shift } = quantizeMultiplier(real);
   const range = quantizedActivationRange(node.options.activation, out);
+  const simd =
+    context.simd && context.kernels !== 'reference'
+      ? prepareSimdMul(context.simd, {
+          dtype, multiplier, shift, outputOffset: out.zeroPoint, min: range.min, max: range.max,
+          zeroPointA: in1.zeroPoint, zeroPointB: in2.zeroPoint,
+        })
+      : null;
   return {
     plan,
+    simd,
     dtype,
     multiplier,
     shift,
@@ -96,7 +108,8 @@ function mulQuantizedRow(
   n: number,
 ): void {
   const { input1Centered, input2Centered, multiplier, shift, outputOffset, activationMin: lo, activationMax: hi } = d;
-  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+  const done = d.simd ? simdMulRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
+  for (let i = done, ia = aStart + done * aStep, ib = bStart + done * bStep; i < n; i++, ia += aStep, ib += bStep) {
     const product = input1Centered[a[ia]] * input2Centered[b[ib]];
     const v = multiplyByQuantizedMultiplier(product, multiplier, shift) + outputOffset;
     out[outStart + i] = v < lo ? lo : v > hi ? hi : v;

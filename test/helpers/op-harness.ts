@@ -1,6 +1,7 @@
 // Build tensors and run one kernel outside any model: the unit-test harness for ops/.
 import type { OpKernel, PrepareContext } from '../../src/op.js';
 import { Tensor, ELEMENT_SIZE, elementCount, type DType } from '../../src/tensor.js';
+import { SimdMemory } from '../../src/wasm/runtime.js';
 
 export interface QuantSpec {
   scale: number | number[];
@@ -57,4 +58,30 @@ export function runKernel<O, D>(
 /** The output values as a plain array, for toEqual against hand-derived expectations. */
 export function values(t: Tensor): number[] {
   return Array.from(t.data as ArrayLike<number>);
+}
+
+/**
+ * runKernel on the SIMD tier: prepare with a SimdMemory, then every non-constant tensor moved into that memory (as
+ * the interpreter places its arena there), then eval. The tensors keep their values and end up as views of it.
+ */
+export function runKernelSimd<O, D>(
+  kernel: OpKernel<O, D>,
+  options: O,
+  inputs: (Tensor | null)[],
+  outputs: Tensor[],
+  context: Partial<PrepareContext> = {},
+): D {
+  const simd = new SimdMemory();
+  const node = { index: 0, op: kernel.name, inputs, outputs, options };
+  const data = kernel.prepare(node, { rounding: 'double', kernels: 'fast', ...context, simd });
+  const moved = [...new Set([...inputs, ...outputs])].filter((t): t is Tensor => t !== null && !t.isConstant);
+  const addresses = moved.map((t) => simd.alloc(t.byteLength));
+  simd.freeze();
+  moved.forEach((t, i) => {
+    const bytes = new Uint8Array(simd.memory.buffer, addresses[i], t.byteLength);
+    bytes.set(t.bytes);
+    t.setBytes(bytes);
+  });
+  kernel.eval(node, data);
+  return data;
 }

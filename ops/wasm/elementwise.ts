@@ -1,0 +1,127 @@
+// SIMD rows of quantized MUL (ops/mul.ts), 16 elements a step, for the broadcast walk of ops/broadcast.ts: each
+// operand either runs along the row (step 1) or stays on one element (step 0), as in a squeeze-excite block's
+// [1,H,W,C] × [1,1,1,C]. Same arithmetic as mulQuantizedRow, byte for byte:
+//   out = clamp(MultiplyByQuantizedMultiplier((a - zpA) · (b - zpB), m, shift) + zpOut)
+// The centred values fit int16 (|q - zp| ≤ 255) and their product int32; the requantization is the exact one of
+// ops/wasm/requantize.ts with the one multiplier in every lane.
+import type { Local, ModuleBuilder } from '../../src/wasm/assembler.js';
+import type { SimdMemory, WasmKernelModule } from '../../src/wasm/runtime.js';
+import { emitHalfConstant, emitRequantize4, prepareRequantTable, REQUANT_HEADER_BYTES } from './requantize.js';
+
+type Row = (a: number, aStep: number, b: number, bStep: number, out: number, n: number, table: number, zpA: number, zpB: number) => number;
+
+interface Exports {
+  mul_int8: Row;
+  mul_uint8: Row;
+}
+
+/** A MUL's SIMD form: its requantization table and the row function of its type. */
+export interface SimdMul {
+  row: Row;
+  table: number;
+  zeroPointA: number;
+  zeroPointB: number;
+}
+
+export interface SimdMulSource {
+  dtype: 'int8' | 'uint8';
+  multiplier: number;
+  shift: number;
+  outputOffset: number;
+  min: number;
+  max: number;
+  zeroPointA: number;
+  zeroPointB: number;
+}
+
+export function prepareSimdMul(simd: SimdMemory, s: SimdMulSource): SimdMul {
+  const stage = {
+    multipliers: Int32Array.of(s.multiplier), shifts: Int32Array.of(s.shift), rounding: 'double' as const,
+    outputOffset: s.outputOffset, min: s.min, max: s.max,
+  };
+  // One channel's entries, repeated in all four lanes of the table's first group.
+  const table = prepareRequantTable(simd, stage, 1);
+  const exports = simd.exports<Exports>(elementwiseKernels);
+  return { row: s.dtype === 'int8' ? exports.mul_int8 : exports.mul_uint8, table, zeroPointA: s.zeroPointA, zeroPointB: s.zeroPointB };
+}
+
+/**
+ * Computes out[outStart + i] for i < n from a[aStart + i·aStep] and b[bStart + i·bStep] in whole steps of 16 and
+ * returns how many it computed; the caller finishes the row. The arrays must be views of the SIMD memory.
+ */
+export function simdMulRow(
+  m: SimdMul,
+  a: Uint8Array,
+  aStart: number,
+  aStep: number,
+  b: Uint8Array,
+  bStart: number,
+  bStep: number,
+  out: Uint8Array,
+  outStart: number,
+  n: number,
+): number {
+  return m.row(a.byteOffset + aStart, aStep, b.byteOffset + bStart, bStep, out.byteOffset + outStart, n, m.table, m.zeroPointA, m.zeroPointB);
+}
+
+export const elementwiseKernels: WasmKernelModule = {
+  name: 'ops/wasm/elementwise.ts',
+  emit(module: ModuleBuilder) {
+    for (const signed of [true, false]) emitMul(module, signed);
+  },
+};
+
+function emitMul(module: ModuleBuilder, signed: boolean): void {
+  const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
+  module.addFunction(signed ? 'mul_int8' : 'mul_uint8', [...params], ['i32'], (f) => {
+    const [a, aStep, b, bStep, out, n, table, zpA, zpB] = f.params;
+    const i = f.local('i32');
+    const group = f.local('i32');
+    const zeroA = f.local('v128');
+    const zeroB = f.local('v128');
+    const x = f.local('v128');
+    const y = f.local('v128');
+    const acc = f.local('v128');
+    const low = f.local('v128');
+    const high = f.local('v128');
+    const half = f.local('v128');
+    const r = [f.local('v128'), f.local('v128'), f.local('v128')];
+    emitHalfConstant(f, half);
+    f.get(zpA).op('i16x8.splat').set(zeroA);
+    f.get(zpB).op('i16x8.splat').set(zeroB);
+    f.get(table).i32(REQUANT_HEADER_BYTES).op('i32.add').set(group);
+    const extendLow = signed ? 'i16x8.extend_low_i8x16_s' : 'i16x8.extend_low_i8x16_u';
+    const extendHigh = signed ? 'i16x8.extend_high_i8x16_s' : 'i16x8.extend_high_i8x16_u';
+    // 16 bytes of an operand at element i: loaded, or its one element splatted when its step is 0.
+    const operand = (base: Local, step: Local) => {
+      f.get(step).if(
+        () => f.get(base).get(i).op('i32.add').mem('v128.load').set(x),
+        () => f.get(base).mem('v128.load8_splat').set(x),
+      );
+    };
+    const centred = (v: Local, zero: Local, extend: typeof extendLow | typeof extendHigh) => f.get(v).op(extend).get(zero).op('i16x8.sub');
+    f.forLoop(i, () => f.i32(0), () => f.get(n).i32(15).op('i32.sub'), 16, () => {
+      operand(a, aStep);
+      f.get(x).set(y);
+      operand(b, bStep);
+      // y = a's 16 values, x = b's. Products of the centred int16 halves, four i32x4 of them.
+      const products: [typeof extendLow | typeof extendHigh, 'i32x4.extmul_low_i16x8_s' | 'i32x4.extmul_high_i16x8_s'][] = [
+        [extendLow, 'i32x4.extmul_low_i16x8_s'], [extendLow, 'i32x4.extmul_high_i16x8_s'],
+        [extendHigh, 'i32x4.extmul_low_i16x8_s'], [extendHigh, 'i32x4.extmul_high_i16x8_s'],
+      ];
+      products.forEach(([extend, product], k) => {
+        centred(y, zeroA, extend);
+        centred(x, zeroB, extend);
+        f.op(product).set(acc);
+        emitRequantize4(f, acc, table, group, low, high, half);
+        if (k < 3) f.set(r[k]);
+      });
+      f.set(acc);
+      f.get(out).get(i).op('i32.add');
+      f.get(r[0]).get(r[1]).op('i16x8.narrow_i32x4_s').get(r[2]).get(acc).op('i16x8.narrow_i32x4_s');
+      f.op(signed ? 'i8x16.narrow_i16x8_s' : 'i8x16.narrow_i16x8_u').mem('v128.store');
+    });
+    // The loop leaves i at the first element it did not compute (0 when n < 16).
+    f.get(i);
+  });
+}

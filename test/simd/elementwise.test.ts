@@ -1,0 +1,51 @@
+// SIMD MUL rows (ops/wasm/elementwise.ts) against the reference MUL, byte for byte: squeeze-excite broadcasts
+// ([1,H,W,C] × [1,1,1,C]), a scalar on either side, same shapes; rows off the 16-element step; zero points and
+// multipliers at their extremes, every clamp.
+import { describe, expect, it } from 'vitest';
+import { Mul } from '../../ops/mul.js';
+import { FusedActivation } from '../../src/quant.js';
+import { makeTensor, runKernel, runKernelSimd } from '../helpers/op-harness.js';
+import { random } from '../helpers/random.js';
+
+const SHAPES: [number[], number[]][] = [
+  [[1, 7, 9, 37], [1, 1, 1, 37]],
+  [[1, 1, 1, 40], [1, 5, 3, 40]],
+  [[1, 4, 4, 16], [1, 4, 4, 16]],
+  [[2, 3, 50], []],
+  [[], [3, 33]],
+  [[1, 2, 2, 15], [1, 2, 2, 15]],
+];
+
+describe('SIMD MUL gives the reference bytes', () => {
+  for (const dtype of ['int8', 'uint8'] as const) {
+    SHAPES.forEach(([shapeA, shapeB], s) => {
+      it(`${dtype} [${shapeA}] × [${shapeB}]`, () => {
+        const { next, int, pick } = random(100 * s + (dtype === 'int8' ? 1 : 2));
+        const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+        const shapeOut = (shapeA.length >= shapeB.length ? shapeA : shapeB).map((_, i, longer) => {
+          const at = (shape: number[]) => shape[i - longer.length + shape.length] ?? 1;
+          return Math.max(at(shapeA), at(shapeB));
+        });
+        for (let trial = 0; trial < 6; trial++) {
+          const zero = () => pick([lo, hi, int(lo, hi)]);
+          const quantA = { scale: 2 ** (next() * 8 - 8), zeroPoint: zero() };
+          const quantB = { scale: 2 ** (next() * 8 - 8), zeroPoint: zero() };
+          // Multipliers from far below 1 to far above (left shifts).
+          const quantOut = { scale: 2 ** (next() * 24 - 20), zeroPoint: zero() };
+          const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6, FusedActivation.RELU_N1_TO_1]);
+          const fill = (shape: number[]) => Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => pick([lo, hi, int(lo, hi)]));
+          const valuesA = fill(shapeA);
+          const valuesB = fill(shapeB);
+          const run = (simd: boolean) => {
+            const a = makeTensor(dtype, shapeA, valuesA, quantA, false);
+            const b = makeTensor(dtype, shapeB, valuesB, quantB, false);
+            const y = makeTensor(dtype, shapeOut, undefined, quantOut);
+            (simd ? runKernelSimd : runKernel)(Mul, { activation }, [a, b], [y], { kernels: simd ? 'fast' : 'reference' });
+            return Array.from(y.bytes);
+          };
+          expect(run(true)).toEqual(run(false));
+        }
+      });
+    });
+  }
+});
