@@ -8,14 +8,14 @@
 // byte alone, so prepare runs that arithmetic once per byte and eval looks it up. float32 follows TFLM's
 // reference.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, unaryElementwise } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, type PrepareContext, unaryElementwise } from '../src/op.js';
 import {
   quantizeMultiplier,
   roundingDivideByPOTInt16,
   saturatingRoundingDoublingHighMulInt16,
   typeRange,
 } from '../src/quant.js';
-import { lookUpBytes, perByteTable } from './byte-table.js';
+import { byteLookup, lookUpBytes, perByteTable, type ByteLookup } from './byte-table.js';
 
 /** TFLite's HardSwishParams: zero points, and the int16 multipliers with their exponents. */
 export interface HardSwishParams {
@@ -31,7 +31,7 @@ export interface HardSwishData {
   readonly dtype: 'int8' | 'uint8' | 'float32';
   /** Quantized only: the parameters, and the output for each raw input byte. */
   readonly params: HardSwishParams | null;
-  readonly table: Int32Array;
+  readonly lookup: ByteLookup | null;
 }
 
 /** DownScaleInt32ToInt16Multiplier (common.h): a Q31 multiplier rounded to Q15. */
@@ -45,9 +45,9 @@ function int16Multiplier(real: number): { multiplier: number; exponent: number }
   return { multiplier: downScaleToInt16(q.multiplier), exponent: q.shift };
 }
 
-function prepareHardSwish(node: Node<void>): HardSwishData {
+function prepareHardSwish(node: Node<void>, context: PrepareContext): HardSwishData {
   const { x, y, dtype } = unaryElementwise(node);
-  if (dtype === 'float32') return { dtype, params: null, table: new Int32Array(0) };
+  if (dtype === 'float32') return { dtype, params: null, lookup: null };
   checkQuantized(x, 'input');
   checkQuantized(y, 'output');
   const hiresInputScale = Math.fround(x.scale / 128);
@@ -70,7 +70,7 @@ function prepareHardSwish(node: Node<void>): HardSwishData {
   return {
     dtype,
     params,
-    table: perByteTable(dtype, (q) => Math.min(max, Math.max(min, hardSwishFixedPoint(params, q)))),
+    lookup: byteLookup(perByteTable(dtype, (q) => Math.min(max, Math.max(min, hardSwishFixedPoint(params, q)))), context),
   };
 }
 
@@ -122,7 +122,7 @@ function evalHardSwish(node: Node<void>, d: HardSwishData): void {
   const x = node.inputs[0]!;
   const y = node.outputs[0];
   if (d.dtype === 'float32') hardSwishFloat(x.float32(), y.float32());
-  else lookUpBytes(d.table, x.bytes, y.bytes);
+  else lookUpBytes(d.lookup!, x.bytes, y.bytes);
 }
 
 export const HardSwish: OpKernel<void, HardSwishData> = {

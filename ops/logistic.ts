@@ -6,7 +6,7 @@
 // prepare (LUTPopulate in common.h). Either way the output depends on the input byte alone, so prepare
 // tabulates it and eval looks it up. float32 follows TFLM's reference_ops::Logistic.
 import { BuiltinOperator } from '../schema/tflite.js';
-import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, unaryElementwise } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, overwriteInput0, type PrepareContext, unaryElementwise } from '../src/op.js';
 import {
   calculateInputRadius,
   frexp,
@@ -17,7 +17,7 @@ import {
   truncateToInt32,
 } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
-import { lookUpBytes, perByteTable } from './byte-table.js';
+import { byteLookup, lookUpBytes, perByteTable, type ByteLookup } from './byte-table.js';
 
 /** Integer bits of the fixed-point input to gemmlowp's logistic. */
 const INPUT_INTEGER_BITS = 4;
@@ -29,7 +29,7 @@ export interface LogisticData {
   readonly inputLeftShift: number;
   readonly inputRangeRadius: number;
   /** Quantized: the output for each raw input byte. */
-  readonly table: Int32Array;
+  readonly lookup: ByteLookup | null;
 }
 
 /** 1.0f / (1.0f + std::exp(-x)): the transform of TFLite's uint8 table and the core of TFLM's float kernel. */
@@ -69,15 +69,15 @@ function int8Table(inputZeroPoint: number, multiplier: number, leftShift: number
   });
 }
 
-function prepareLogistic(node: Node<void>): LogisticData {
+function prepareLogistic(node: Node<void>, context: PrepareContext): LogisticData {
   const { x, y, dtype } = unaryElementwise(node);
   const unused = { inputMultiplier: 0, inputLeftShift: 0, inputRangeRadius: 0 };
-  if (dtype === 'float32') return { dtype, ...unused, table: new Int32Array(0) };
+  if (dtype === 'float32') return { dtype, ...unused, lookup: null };
   checkQuantized(x, 'input');
   checkQuantized(y, 'output');
   if (dtype === 'uint8') {
     check(y.scale === 1 / 256, () => `output scale must be 1/256, is ${y.scale}`);
-    return { dtype, ...unused, table: uint8Table(x, y) };
+    return { dtype, ...unused, lookup: byteLookup(uint8Table(x, y), context) };
   }
   check(y.zeroPoint === -128, () => `output zero point must be -128, is ${y.zeroPoint}`);
   // input_scale * 2^27 as a Q31 mantissa and exponent, without QuantizeMultiplier's fix-up: a mantissa that
@@ -90,7 +90,7 @@ function prepareLogistic(node: Node<void>): LogisticData {
     inputMultiplier,
     inputLeftShift: exp,
     inputRangeRadius,
-    table: int8Table(x.zeroPoint, inputMultiplier, exp, inputRangeRadius),
+    lookup: byteLookup(int8Table(x.zeroPoint, inputMultiplier, exp, inputRangeRadius), context),
   };
 }
 
@@ -102,7 +102,7 @@ function evalLogistic(node: Node<void>, d: LogisticData): void {
     const to = y.float32();
     for (let i = 0; i < from.length; i++) to[i] = logisticFloat32(from[i]);
   } else {
-    lookUpBytes(d.table, x.bytes, y.bytes);
+    lookUpBytes(d.lookup!, x.bytes, y.bytes);
   }
 }
 

@@ -1,4 +1,10 @@
-// SIMD rows of quantized MUL (ops/mul.ts), 16 elements a step, for the broadcast walk of ops/broadcast.ts: each
+// Elementwise SIMD kernels, 16 bytes a step: table lookups over raw bytes (ops/byte-table.ts), and rows of
+// quantized MUL.
+//
+// A lookup holds the 256-byte table in 16 vectors; i8x16.swizzle gives 0 for an index of 16 or more, so
+// OR-ing swizzle(vector t, byte - 16t) over t picks the one vector whose range holds each byte.
+//
+// MUL (ops/mul.ts) runs on the rows of the broadcast walk of ops/broadcast.ts: each
 // operand either runs along the row (step 1) or stays on one element (step 0), as in a squeeze-excite block's
 // [1,H,W,C] × [1,1,1,C]. Same arithmetic as mulQuantizedRow, byte for byte:
 //   out = clamp(MultiplyByQuantizedMultiplier((a - zpA) · (b - zpB), m, shift) + zpOut)
@@ -13,6 +19,23 @@ type Row = (a: number, aStep: number, b: number, bStep: number, out: number, n: 
 interface Exports {
   mul_int8: Row;
   mul_uint8: Row;
+  look_up_bytes: (from: number, to: number, n: number, table: number) => number;
+}
+
+/** A byte table placed in SIMD memory, and the lookup function. */
+export interface SimdLookup {
+  lookUp: Exports['look_up_bytes'];
+  table: number;
+}
+
+/** Places `table` (256 entries, stored as bytes: a negative entry as its two's complement) in SIMD memory. */
+export function prepareSimdLookup(simd: SimdMemory, table: Int32Array): SimdLookup {
+  return { lookUp: simd.exports<Exports>(elementwiseKernels).look_up_bytes, table: simd.place(Uint8Array.from(table, (v) => v & 0xff)) };
+}
+
+/** to[i] = table[from[i]] for i < n in whole steps of 16; returns how many it did. Views of the SIMD memory. */
+export function simdLookUpBytes(l: SimdLookup, from: Uint8Array, to: Uint8Array, n: number): number {
+  return l.lookUp(from.byteOffset, to.byteOffset, n, l.table);
 }
 
 /** A MUL's SIMD form: its requantization table and the row function of its type. */
@@ -68,8 +91,30 @@ export const elementwiseKernels: WasmKernelModule = {
   name: 'ops/wasm/elementwise.ts',
   emit(module: ModuleBuilder) {
     for (const signed of [true, false]) emitMul(module, signed);
+    emitLookUp(module);
   },
 };
+
+function emitLookUp(module: ModuleBuilder): void {
+  module.addFunction('look_up_bytes', ['i32', 'i32', 'i32', 'i32'], ['i32'], (f) => {
+    const [from, to, n, table] = f.params;
+    const i = f.local('i32');
+    const bytes = f.local('v128');
+    const result = f.local('v128');
+    const parts = Array.from({ length: 16 }, () => f.local('v128'));
+    parts.forEach((part, t) => f.get(table).mem('v128.load', 16 * t).set(part));
+    f.forLoop(i, () => f.i32(0), () => f.get(n).i32(15).op('i32.sub'), 16, () => {
+      f.get(from).get(i).op('i32.add').mem('v128.load').set(bytes);
+      f.get(parts[0]).get(bytes).op('i8x16.swizzle').set(result);
+      for (let t = 1; t < 16; t++) {
+        f.get(parts[t]).get(bytes).i32(16 * t).op('i8x16.splat', 'i8x16.sub', 'i8x16.swizzle');
+        f.get(result).op('v128.or').set(result);
+      }
+      f.get(to).get(i).op('i32.add').get(result).mem('v128.store');
+    });
+    f.get(i);
+  });
+}
 
 function emitMul(module: ModuleBuilder, signed: boolean): void {
   const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;

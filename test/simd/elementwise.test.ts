@@ -1,7 +1,9 @@
 // SIMD MUL rows (ops/wasm/elementwise.ts) against the reference MUL, byte for byte: squeeze-excite broadcasts
 // ([1,H,W,C] × [1,1,1,C]), a scalar on either side, same shapes; rows off the 16-element step; zero points and
-// multipliers at their extremes, every clamp.
+// multipliers at their extremes, every clamp. Byte lookups (HARD_SWISH, LOGISTIC) over every byte value.
 import { describe, expect, it } from 'vitest';
+import { HardSwish } from '../../ops/hard-swish.js';
+import { Logistic } from '../../ops/logistic.js';
 import { Mul } from '../../ops/mul.js';
 import { FusedActivation } from '../../src/quant.js';
 import { makeTensor, runKernel, runKernelSimd } from '../helpers/op-harness.js';
@@ -47,5 +49,29 @@ describe('SIMD MUL gives the reference bytes', () => {
         }
       });
     });
+  }
+});
+
+describe('SIMD byte lookups give the reference bytes', () => {
+  // HARD_SWISH and LOGISTIC look their outputs up per raw byte; lengths off the 16-byte step, every byte value.
+  for (const [name, kernel] of [['HARD_SWISH', HardSwish], ['LOGISTIC', Logistic]] as const) {
+    for (const dtype of ['int8', 'uint8'] as const) {
+      it(`${name} ${dtype}`, () => {
+        const { next, int } = random(dtype === 'int8' ? 7 : 8);
+        for (const length of [1, 15, 16, 17, 256 + 9, 1000]) {
+          const values = Array.from({ length }, (_, i) => (i < 256 ? i : int(0, 255)) + (dtype === 'int8' ? -128 : 0));
+          const quantIn = { scale: 2 ** (next() * 6 - 6), zeroPoint: int(-20, 20) + (dtype === 'int8' ? 0 : 128) };
+          const quantOut =
+            name === 'LOGISTIC' ? { scale: 1 / 256, zeroPoint: dtype === 'int8' ? -128 : 0 } : { scale: 2 ** (next() * 6 - 6), zeroPoint: int(-20, 20) + (dtype === 'int8' ? 0 : 128) };
+          const run = (simd: boolean) => {
+            const x = makeTensor(dtype, [length], values, quantIn, false);
+            const y = makeTensor(dtype, [length], undefined, quantOut);
+            (simd ? runKernelSimd : runKernel)(kernel as typeof HardSwish, undefined, [x], [y], { kernels: simd ? 'fast' : 'reference' });
+            return Array.from(y.bytes);
+          };
+          expect(run(true)).toEqual(run(false));
+        }
+      });
+    }
   }
 });
