@@ -33,9 +33,12 @@ export function prepareSimdLookup(simd: SimdMemory, table: Int32Array): SimdLook
   return { lookUp: simd.exports<Exports>(elementwiseKernels).look_up_bytes, table: simd.place(Uint8Array.from(table, (v) => v & 0xff)) };
 }
 
-/** to[i] = table[from[i]] for i < n in whole steps of 16; returns how many it did. Views of the SIMD memory. */
+/**
+ * to[i] = table[from[i]] for i < n in whole steps of 16; returns how many it did: none unless both arrays are views
+ * of the SIMD memory (`to`, in the arena, always is; a constant input lives in the model).
+ */
 export function simdLookUpBytes(l: SimdLookup, from: Uint8Array, to: Uint8Array, n: number): number {
-  return l.lookUp(from.byteOffset, to.byteOffset, n, l.table);
+  return from.buffer === to.buffer ? l.lookUp(from.byteOffset, to.byteOffset, n, l.table) : 0;
 }
 
 /** A MUL's SIMD form: its requantization table and the row function of its type. */
@@ -70,7 +73,8 @@ export function prepareSimdMul(simd: SimdMemory, s: SimdMulSource): SimdMul {
 
 /**
  * Computes out[outStart + i] for i < n from a[aStart + i·aStep] and b[bStart + i·bStep] in whole steps of 16 and
- * returns how many it computed; the caller finishes the row. The arrays must be views of the SIMD memory.
+ * returns how many it computed; the caller finishes the row. It computes none unless both operands are views of
+ * the SIMD memory, as `out` (in the arena) always is: a constant operand lives in the model.
  */
 export function simdMulRow(
   m: SimdMul,
@@ -84,6 +88,7 @@ export function simdMulRow(
   outStart: number,
   n: number,
 ): number {
+  if (a.buffer !== out.buffer || b.buffer !== out.buffer) return 0;
   return m.row(a.byteOffset + aStart, aStep, b.byteOffset + bStart, bStep, out.byteOffset + outStart, n, m.table, m.zeroPointA, m.zeroPointB);
 }
 
