@@ -7,6 +7,8 @@
 import { ModelFormatError } from '../src/errors.js';
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });
+/** Whether typed arrays on this host read the file's little-endian numbers as they are. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** An int64 whose high int32 half lies strictly within ±2^21 is a safe integer. */
 const HIGH_HALF_LIMIT = 2 ** 21;
 
@@ -180,6 +182,9 @@ export class Table {
   float32s(id: number, what = `field ${id}`): Float32Array | null {
     const vec = this.vector(id, 4, what);
     if (!vec) return null;
+    const at = this.fb.bytes.byteOffset + vec.start;
+    // Per-channel scales run to thousands a model: copy aligned little-endian data as is.
+    if (LITTLE_ENDIAN && at % 4 === 0) return new Float32Array(this.fb.bytes.buffer, at, vec.length).slice();
     const out = new Float32Array(vec.length);
     for (let i = 0; i < vec.length; i++) out[i] = this.fb.view.getFloat32(vec.start + 4 * i, true);
     return out;
@@ -190,13 +195,16 @@ export class Table {
     if (!vec) return null;
     const out = new Array<number>(vec.length);
     const view = this.fb.view;
+    const at = this.fb.bytes.byteOffset + vec.start;
+    // Per-channel zero points run to thousands a model and are all 0 but in odd files: read aligned words.
+    const words = LITTLE_ENDIAN && at % 4 === 0 ? new Int32Array(this.fb.bytes.buffer, at, 2 * vec.length) : null;
     for (let i = 0; i < vec.length; i++) {
       const at = vec.start + 8 * i;
-      // Two int32 halves, without a BigInt per element (per-channel zero points run to thousands): a high
-      // half within ±(2^21 - 1) keeps the value within ±(2^53 - 1), exact in a double. Others take the BigInt path.
-      const high = view.getInt32(at + 4, true);
+      // Two int32 halves, without a BigInt per element: a high half within ±(2^21 - 1) keeps the value within
+      // ±(2^53 - 1), exact in a double. Others take the BigInt path.
+      const high = words ? words[2 * i + 1] : view.getInt32(at + 4, true);
       if (high > -HIGH_HALF_LIMIT && high < HIGH_HALF_LIMIT) {
-        out[i] = high * 2 ** 32 + view.getUint32(at, true);
+        out[i] = high * 2 ** 32 + (words ? words[2 * i] >>> 0 : view.getUint32(at, true));
         continue;
       }
       const value = view.getBigInt64(at, true);
