@@ -16,6 +16,7 @@ import {
   typeRange,
 } from '../src/quant.js';
 import { byteLookup, lookUpBytes, perByteTable, type ByteLookup } from './byte-table.js';
+import { elementwiseKernels } from './wasm/elementwise.js';
 
 /** TFLite's HardSwishParams: zero points, and the int16 multipliers with their exponents. */
 export interface HardSwishParams {
@@ -132,4 +133,5 @@ export const HardSwish: OpKernel<void, HardSwishData> = {
   prepare: prepareHardSwish,
   eval: evalHardSwish,
   reusableInputs: overwriteInput0,
+  simdKernels: [elementwiseKernels],
 };

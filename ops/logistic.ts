@@ -18,6 +18,7 @@ import {
 } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 import { byteLookup, lookUpBytes, perByteTable, type ByteLookup } from './byte-table.js';
+import { elementwiseKernels } from './wasm/elementwise.js';
 
 /** Integer bits of the fixed-point input to gemmlowp's logistic. */
 const INPUT_INTEGER_BITS = 4;
@@ -113,4 +114,5 @@ export const Logistic: OpKernel<void, LogisticData> = {
   prepare: prepareLogistic,
   eval: evalLogistic,
   reusableInputs: overwriteInput0,
+  simdKernels: [elementwiseKernels],
 };

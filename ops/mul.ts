@@ -15,7 +15,7 @@ import { check, checkArity, checkQuantized, input, output, type Node, type OpKer
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
 import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
-import { prepareSimdMul, simdMulRow, type SimdMul } from './wasm/elementwise.js';
+import { elementwiseKernels, prepareSimdMul, simdMulRow, type SimdMul } from './wasm/elementwise.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 export interface MulData {
@@ -155,4 +155,5 @@ export const Mul: OpKernel<ActivationOptions, MulData> = {
   prepare: prepareMul,
   eval: evalMul,
   reusableInputs: fullShapeInputs,
+  simdKernels: [elementwiseKernels],
 };

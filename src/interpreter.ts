@@ -9,7 +9,7 @@ import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
 import { byteSize, typedView, type Tensor, type TensorData } from './tensor.js';
-import { hostSupportsSimd, SimdMemory } from './wasm/runtime.js';
+import { compileKernelModules, hostSupportsSimd, SimdMemory } from './wasm/runtime.js';
 
 export interface InterpreterOptions {
   /** The kernels the model may use. Missing ones fail the load, all named at once. */
@@ -160,6 +160,19 @@ export class Interpreter {
           return { kind: 'fused', rows: step, ring: scratch(step.ring, step.producer.node.outputs[0]) };
       }
     });
+  }
+
+  /**
+   * new Interpreter, after compiling the SIMD kernels the model's ops use asynchronously: the way to load in a
+   * browser's main thread, which refuses to compile WebAssembly over 4 KB synchronously. Elsewhere the two are alike.
+   */
+  static async create(model: Uint8Array | ArrayBuffer | Model, options: InterpreterOptions): Promise<Interpreter> {
+    const parsed = model instanceof Uint8Array || model instanceof ArrayBuffer ? readModel(model) : model;
+    if ((options.kernels ?? defaultKernels()) === 'simd') {
+      const kernels = parsed.operatorCodes.map((op) => options.resolver.find(op.code, op.customCode));
+      await compileKernelModules(kernels.flatMap((k) => k?.simdKernels ?? []));
+    }
+    return new Interpreter(parsed, options);
   }
 
   get arenaBytes(): number {

@@ -7,7 +7,7 @@
 import type { Table } from '../schema/flatbuffer.js';
 import type { Rounding } from './quant.js';
 import type { Tensor, TensorData } from './tensor.js';
-import type { SimdMemory } from './wasm/runtime.js';
+import type { SimdMemory, WasmKernelModule } from './wasm/runtime.js';
 
 /** One operator instance in the graph, as its kernel sees it. */
 export interface Node<Options> {
@@ -65,6 +65,11 @@ export interface OpKernel<Options = unknown, Data = unknown> {
   foldPadding?(node: Node<Options>, data: Data, padding: SpatialPadding): Data | null;
   /** Evaluation one output row at a time, for ops whose output rows read a window of input rows. */
   readonly rows?: RowEvaluation<Options, Data>;
+  /**
+   * The WebAssembly modules (ops/wasm/) its prepare may instantiate on the SIMD tier, for Interpreter.create to
+   * compile ahead, asynchronously.
+   */
+  readonly simdKernels?: readonly WasmKernelModule[];
 }
 
 /**

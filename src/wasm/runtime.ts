@@ -9,6 +9,7 @@
 // ArrayBuffer of the process is detached, and every JS kernel then runs ~12% slower (measured on MobileNet v2). So
 // the memory starts at an upper bound of what the interpreter will place (the pages are only reserved: the OS
 // backs what is touched) and grows only if that bound was wrong.
+import { UnsupportedFeatureError } from '../errors.js';
 import { ModuleBuilder } from './assembler.js';
 
 /** A module of SIMD kernels: its functions, emitted on first use. */
@@ -42,15 +43,38 @@ export function hostSupportsSimd(): boolean {
 
 const compiled = new Map<WasmKernelModule, WebAssembly.Module>();
 
+function bytesOf(kernels: WasmKernelModule): Uint8Array<ArrayBuffer> {
+  const builder = new ModuleBuilder();
+  kernels.emit(builder);
+  return builder.build();
+}
+
+/** The compiled module, compiling it now if no compileKernelModules did. */
 function compile(kernels: WasmKernelModule): WebAssembly.Module {
   let module = compiled.get(kernels);
   if (!module) {
-    const builder = new ModuleBuilder();
-    kernels.emit(builder);
-    module = new WebAssembly.Module(builder.build());
+    try {
+      module = new WebAssembly.Module(bytesOf(kernels));
+    } catch (e) {
+      // Browsers refuse to compile a module over 4 KB synchronously on the main thread.
+      if (e instanceof RangeError) {
+        throw new UnsupportedFeatureError(
+          `${kernels.name}: this host will not compile WebAssembly synchronously here (${e.message}); ` +
+            "load with await Interpreter.create(...), which compiles first, or use kernels: 'js'",
+        );
+      }
+      throw e;
+    }
     compiled.set(kernels, module);
   }
   return module;
+}
+
+/** Compiles kernel modules asynchronously, as browsers require on their main thread, for later instantiation. */
+export async function compileKernelModules(modules: Iterable<WasmKernelModule>): Promise<void> {
+  for (const kernels of new Set(modules)) {
+    if (!compiled.has(kernels)) compiled.set(kernels, await WebAssembly.compile(bytesOf(kernels)));
+  }
 }
 
 /** One interpreter's WebAssembly memory, its allocations, and its kernel instances. */
