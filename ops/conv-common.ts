@@ -7,7 +7,7 @@ import {
   check, checkArity, checkQuantized, input, output, type Node, type RowEvaluation, type RowWindow, type SpatialPadding,
 } from '../src/op.js';
 import { windowGeometry, type WindowGeometry } from '../src/padding.js';
-import { quantizeMultiplier } from '../src/quant.js';
+import { quantizeMultiplier, quantizeMultiplierInto } from '../src/quant.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 import type { Tensor, TensorData } from '../src/tensor.js';
 
@@ -95,11 +95,11 @@ function perChannelMultipliers(
   }
   const multipliers = new Int32Array(channels);
   const shifts = new Int32Array(channels);
+  const inputScale = input.scale;
+  const outputScale = output.scale;
   for (let c = 0; c < channels; c++) {
     const filterScale = filterScales.length > 1 ? filterScales[c] : filterScales[0];
-    const q = quantizeMultiplier((input.scale * filterScale) / output.scale);
-    multipliers[c] = q.multiplier;
-    shifts[c] = q.shift;
+    quantizeMultiplierInto((inputScale * filterScale) / outputScale, multipliers, shifts, c);
   }
   return { multipliers, shifts };
 }

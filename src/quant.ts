@@ -50,9 +50,23 @@ export function roundHalfAwayFromZero(x: number): number {
  * kernels use. Multipliers below 2^-31 flush to zero, as in TFLM.
  */
 export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier {
+  quantizeMultiplierInto(realMultiplier, oneMultiplier, oneShift, 0);
+  return { multiplier: oneMultiplier[0], shift: oneShift[0] };
+}
+
+const oneMultiplier = new Int32Array(1);
+const oneShift = new Int32Array(1);
+
+/**
+ * quantizeMultiplier into multipliers[at] and shifts[at], allocating nothing: a model's load makes one per output
+ * channel, thousands of them.
+ */
+export function quantizeMultiplierInto(realMultiplier: number, multipliers: Int32Array, shifts: Int32Array, at: number): void {
+  multipliers[at] = 0;
+  shifts[at] = 0;
   // A zero output scale makes the multiplier infinite (or NaN). In TFLM, frexp(inf) gives exponent 0 and the
   // cast of inf to int64 yields INT64_MIN on x86, whose low 32 bits are 0: the multiplier becomes 0. Match it.
-  if (realMultiplier === 0 || !Number.isFinite(realMultiplier)) return { multiplier: 0, shift: 0 };
+  if (realMultiplier === 0 || !Number.isFinite(realMultiplier)) return;
   const { q, exp } = frexp(realMultiplier);
   let shift = exp;
   let qFixed = roundHalfAwayFromZero(q * 2147483648);
@@ -60,8 +74,9 @@ export function quantizeMultiplier(realMultiplier: number): QuantizedMultiplier 
     qFixed /= 2;
     shift++;
   }
-  if (shift < -31) return { multiplier: 0, shift: 0 };
-  return { multiplier: qFixed, shift };
+  if (shift < -31) return;
+  multipliers[at] = qFixed;
+  shifts[at] = shift;
 }
 
 /**
