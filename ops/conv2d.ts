@@ -13,6 +13,7 @@ import {
   rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
 import { pointwiseConvRow, preparePointwiseConv, type PointwiseConv } from './fast/pointwise-conv.js';
+import { convKernels, prepareSimdConv, simdConvRow, type SimdConv } from './wasm/conv.js';
 
 interface ConvGeometry extends WindowData {
   /** Input channels per group: the filter's last dimension. */
@@ -25,6 +26,7 @@ interface QuantizedConvData extends ConvGeometry, QuantizedWeighted {
   requantize: (x: number, multiplier: number, shift: number) => number;
   /** The fast kernel of a pointwise layer (ops/fast/pointwise-conv.ts), or null to run convQuantizedRow. */
   pointwise: PointwiseConv | null;
+  simd: SimdConv | null;
 }
 
 interface FloatConvData extends ConvGeometry, FloatWeighted {}
@@ -34,7 +36,9 @@ type ConvData = QuantizedConvData | FloatConvData;
 const convRows: RowEvaluation<Conv2DOptions, ConvData> = {
   window: rowWindow,
   evalRow(node, data, input, inputStart, inputRows, output, outputStart, row) {
-    if (data.kind === 'quantized' && data.pointwise) {
+    if (data.kind === 'quantized' && data.simd) {
+      simdConvRow(data.simd, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row);
+    } else if (data.kind === 'quantized' && data.pointwise) {
       const { pointwise } = data;
       pointwiseConvRow(pointwise, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row);
     } else {
@@ -84,8 +88,16 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
           ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
           requantize: requantizer(rounding),
           pointwise: null,
+          simd: null,
         };
-        if ((context.kernels ?? 'fast') === 'fast' && isPointwise(data)) {
+        const fast = (context.kernels ?? 'fast') === 'fast';
+        if (fast && context.simd && !inputT.isConstant) {
+          data.simd = prepareSimdConv(context.simd, {
+            ...data, dtype: inputT.dtype, filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null,
+            stage: { ...data, rounding },
+          });
+        }
+        if (fast && !data.simd && isPointwise(data)) {
           data.pointwise = preparePointwiseConv({
             ...data, dtype: inputT.dtype, width: inWidth, depth: inDepth,
             filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: { ...data, rounding },
@@ -102,9 +114,13 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
   rows: convRows,
   foldPadding(_node, data, padding) {
     const folded = foldWindowPadding(data, padding);
+    if (folded?.kind !== 'quantized') return folded;
+    const { inHeight, inWidth, padTop, padLeft } = folded;
     // Padding makes the layer something other than pointwise.
-    return folded?.kind === 'quantized' && !isPointwise(folded) ? { ...folded, pointwise: null } : folded;
+    const pointwise = isPointwise(folded) ? folded.pointwise : null;
+    return { ...folded, pointwise, simd: folded.simd && { ...folded.simd, inHeight, inWidth, padTop, padLeft } };
   },
+  simdKernels: [convKernels],
 };
 
 /** A 1x1 convolution of one group, stride 1, no padding: output pixel (y, x) reads input pixel (y, x) alone. */

@@ -100,13 +100,14 @@ export interface InPlaceRows {
 /**
  * Computes output rows in order into `pending` (slot row mod pendingRows) and copies each to its place in
  * `arena` as soon as writableAfter allows. The output tensor starts where the input does; `pending` is a view
- * of the arena at byte `pendingByte`.
+ * of the arena at byte `pendingByte` of the arena.
  */
 export function evalInPlace(s: InPlaceRows, pending: TensorData, pendingByte: number, arena: Uint8Array): void {
   const { node: prepared, rows, window: w, inRowBytes, outRowBytes, pendingRows } = s;
   const { node, data } = prepared;
   const input = node.inputs[0]!.data;
-  const outputByte = node.outputs[0].bytes.byteOffset;
+  // Where the output starts in the arena, which may itself start anywhere in its buffer (the SIMD memory).
+  const outputByte = node.outputs[0].bytes.byteOffset - arena.byteOffset;
   const lastRow = w.batches * w.outHeight - 1;
   let written = 0;
   for (let b = 0; b < w.batches; b++) {
