@@ -309,18 +309,12 @@ export class ModuleBuilder {
 
   /** The module's bytes. */
   build(): Uint8Array<ArrayBuffer> {
-    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    const section = (id: number, body: number[]) => {
-      out.push(id);
-      unsigned(out, body.length);
-      for (const b of body) out.push(b);
-    };
+    const fns = this.functions;
     const name = (into: number[], text: string) => {
       const bytes = new TextEncoder().encode(text);
       unsigned(into, bytes.length);
       into.push(...bytes);
     };
-    const fns = this.functions;
 
     const types: number[] = [];
     unsigned(types, fns.length);
@@ -331,18 +325,15 @@ export class ModuleBuilder {
       unsigned(types, builder.resultTypes.length);
       for (const t of builder.resultTypes) types.push(VALUE_TYPE[t]);
     }
-    section(1, types);
 
     const imports: number[] = [1];
     name(imports, 'env');
     name(imports, 'memory');
     imports.push(0x02, 0x00, 0x01); // memory, limits: minimum 1 page, no maximum
-    section(2, imports);
 
     const declarations: number[] = [];
     unsigned(declarations, fns.length);
     fns.forEach((_, i) => unsigned(declarations, i));
-    section(3, declarations);
 
     const exports: number[] = [];
     unsigned(exports, fns.length);
@@ -351,12 +342,10 @@ export class ModuleBuilder {
       exports.push(0x00);
       unsigned(exports, i);
     });
-    section(7, exports);
 
-    const code: number[] = [];
-    unsigned(code, fns.length);
-    for (const { builder } of fns) {
-      const body: number[] = [];
+    // Bodies are large: they are copied as typed arrays, not pushed byte by byte.
+    const bodies = fns.map(({ builder }) => {
+      const head: number[] = [];
       // Locals as runs of one type.
       const runs: [ValueType, number][] = [];
       for (const t of builder.localTypes) {
@@ -364,17 +353,33 @@ export class ModuleBuilder {
         if (last && last[0] === t) last[1]++;
         else runs.push([t, 1]);
       }
-      unsigned(body, runs.length);
+      unsigned(head, runs.length);
       for (const [t, count] of runs) {
-        unsigned(body, count);
-        body.push(VALUE_TYPE[t]);
+        unsigned(head, count);
+        head.push(VALUE_TYPE[t]);
       }
-      for (const b of builder.code) body.push(b);
-      body.push(0x0b);
-      unsigned(code, body.length);
-      for (const b of body) code.push(b);
+      const size: number[] = [];
+      unsigned(size, head.length + builder.code.length + 1);
+      return [size, head, builder.code, [0x0b]];
+    });
+    const code: number[] = [];
+    unsigned(code, fns.length);
+
+    const sections: [number, number[][]][] = [
+      [1, [types]], [2, [imports]], [3, [declarations]], [7, [exports]], [10, [code, ...bodies.flat()]],
+    ];
+    const parts: number[][] = [[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]];
+    for (const [id, contents] of sections) {
+      const header = [id];
+      unsigned(header, contents.reduce((sum, part) => sum + part.length, 0));
+      parts.push(header, ...contents);
     }
-    section(10, code);
-    return new Uint8Array(out);
+    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 }
