@@ -198,6 +198,11 @@ export class Table {
     const at = this.fb.bytes.byteOffset + vec.start;
     // Per-channel zero points run to thousands a model and are all 0 but in odd files: read aligned words.
     const words = LITTLE_ENDIAN && at % 4 === 0 ? new Int32Array(this.fb.bytes.buffer, at, 2 * vec.length) : null;
+    if (words) {
+      let any = 0;
+      for (let i = 0; i < words.length; i++) any |= words[i];
+      if (any === 0) return new Array<number>(vec.length).fill(0);
+    }
     for (let i = 0; i < vec.length; i++) {
       const at = vec.start + 8 * i;
       // Two int32 halves, without a BigInt per element: a high half within ±(2^21 - 1) keeps the value within

@@ -232,12 +232,13 @@ function readQuantization(q: Table | null, where: string): Quantization | null {
   if (zeroPoint.length !== scale.length && zeroPoint.length > 1) {
     fail(where, `quantization has ${scale.length} scales but ${zeroPoint.length} zero points`);
   }
-  for (const s of scale) {
-    if (!Number.isFinite(s) || s < 0) fail(where, `quantization scale ${s} is not a finite non-negative number`);
+  for (let i = 0; i < scale.length; i++) {
+    const s = scale[i];
+    if (!(s >= 0 && s < Infinity)) fail(where, `quantization scale ${s} is not a finite non-negative number`);
   }
   return {
     scale,
-    zeroPoint: scale.length === zeroPoint.length ? zeroPoint : Array.from(scale, () => zeroPoint[0] ?? 0),
+    zeroPoint: scale.length === zeroPoint.length ? zeroPoint : new Array<number>(scale.length).fill(zeroPoint[0] ?? 0),
     quantizedDimension: q.int32(6),
   };
 }
