@@ -16,6 +16,7 @@ import {
   rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
 import { depthwise3x3Row, prepareDepthwise3x3, type Depthwise3x3 } from './fast/depthwise-3x3.js';
+import { depthwiseKernels, prepareSimdDepthwise, simdDepthwiseRow, type SimdDepthwise } from './wasm/depthwise.js';
 
 interface DepthwiseGeometry extends WindowData {
   depthMultiplier: number;
@@ -24,7 +25,9 @@ interface DepthwiseGeometry extends WindowData {
 interface QuantizedDepthwiseData extends DepthwiseGeometry, QuantizedWeighted {
   /** One output pixel's accumulators, all channels: taps outer, channels inner, so reads are contiguous. */
   accumulators: Int32Array;
-  /** The fast kernel of a 3x3 layer (ops/fast/depthwise-3x3.ts), or null to run depthwiseQuantizedRow. */
+  /** The SIMD kernel (ops/wasm/depthwise.ts) on the SIMD tier, when the layer fits it. */
+  simd: SimdDepthwise | null;
+  /** Else the fast kernel of a 3x3 layer (ops/fast/depthwise-3x3.ts), or null to run depthwiseQuantizedRow. */
   fast3x3: Depthwise3x3 | null;
 }
 
@@ -38,7 +41,11 @@ type DepthwiseData = QuantizedDepthwiseData | FloatDepthwiseData;
 const depthwiseRows: RowEvaluation<DepthwiseConv2DOptions, DepthwiseData> = {
   window: rowWindow,
   evalRow(node, data, input, inputStart, inputRows, output, outputStart, row) {
-    if (data.kind === 'quantized' && data.fast3x3) {
+    if (data.kind === 'quantized' && data.simd) {
+      simdDepthwiseRow(
+        data.simd, data, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row,
+      );
+    } else if (data.kind === 'quantized' && data.fast3x3) {
       const { fast3x3 } = data;
       depthwise3x3Row(
         fast3x3, data, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row,
@@ -85,11 +92,21 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
           ...shape,
           ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
           accumulators: new Int32Array(outDepth),
+          simd: null,
           fast3x3: null,
         };
+        const fast = (context.kernels ?? 'fast') === 'fast';
+        // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
+        // stays in the model.
+        if (fast && context.simd && !inputT.isConstant) {
+          data.simd = prepareSimdDepthwise(context.simd, {
+            ...data, filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null,
+            stage: { ...data, rounding: 'double' },
+          });
+        }
         const fits = filterHeight === 3 && filterWidth === 3 && opts.depthMultiplier === 1 &&
           opts.dilationH === 1 && opts.dilationW === 1;
-        if ((context.kernels ?? 'fast') === 'fast' && fits) {
+        if (fast && !data.simd && fits) {
           data.fast3x3 = prepareDepthwise3x3({
             ...data, outWidth: geometry.outWidth, channels: outDepth, filter: filter.data as QuantizedArray,
             bias: bias ? bias.int32() : null, stage: { ...data, rounding: 'double' },
@@ -105,6 +122,7 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
   eval: (node, data) => evalEveryRow(node, data, depthwiseRows),
   rows: depthwiseRows,
   foldPadding: (_node, data, padding) => foldWindowPadding(data, padding),
+  simdKernels: [depthwiseKernels],
 };
 
 // One output row (RowEvaluation.evalRow). Each channel accumulates its taps in TFLM's (filter row, filter
