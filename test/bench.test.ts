@@ -102,7 +102,9 @@ describe('tflite-int8 bench', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as BenchReport;
-    expect(report).toMatchObject({ runs: 2, warmup: 0, threads: 1, loads: 5, inputs: 'golden rule (../shared/golden/README.md)' });
+    expect(report).toMatchObject({
+      runs: 2, warmup: 0, threads: 1, loads: 5, kernels: 'simd', inputs: 'golden rule (../shared/golden/README.md)',
+    });
     expect(report.minMs).toBeGreaterThan(0);
     expect(report.medianMs).toBeGreaterThanOrEqual(report.minMs);
     expect(report.p90Ms).toBeGreaterThanOrEqual(report.medianMs);
@@ -165,5 +167,14 @@ describe('tflite-int8 bench', () => {
     const runs = cli('bench', modelPath('person_detect.tflite'), '--runs', '0');
     expect(runs.status).toBe(2);
     expect(runs.stderr).toBe('tflite-int8 bench: --runs takes a whole number of at least 1, not "0"\n');
+    const tier = cli('bench', modelPath('person_detect.tflite'), '--kernels', 'gpu');
+    expect(tier.status).toBe(2);
+    expect(tier.stderr).toBe('tflite-int8 bench: --kernels is simd, js, reference, not "gpu"\n');
+  });
+
+  it('--kernels js times the pure-JS tier and says so', () => {
+    const result = cli('bench', modelPath('person_detect.tflite'), '--runs', '1', '--warmup', '0', '--no-litert', '--kernels', 'js');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/\nours \(js +\) +median /);
   });
 });
