@@ -1,7 +1,8 @@
 // The SIMD requantization (ops/wasm/requantize.ts) against multiplyByQuantizedMultiplier in src/quant.ts, on
 // random and extreme accumulators, multipliers and shifts, channel counts that exercise every tail (16, 4, 1–3).
 import { describe, expect, it } from 'vitest';
-import { addRequantizeFunctions, prepareRequantTable } from '../../ops/wasm/requantize.js';
+import { emitUniformMultiply } from '../../ops/wasm/elementwise.js';
+import { addRequantizeFunctions, emitHalfConstant, prepareRequantTable } from '../../ops/wasm/requantize.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../../src/quant.js';
 import { hostSupportsSimd, SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
 import { random } from '../helpers/random.js';
@@ -70,4 +71,61 @@ describe('SIMD requantization', () => {
       });
     }
   }
+});
+
+describe('SIMD requantization with one multiplier and shift for all lanes (ADD, SUB)', () => {
+  // MultiplyByQuantizedMultiplierSmallerThanOneExp: SaturatingRoundingDoublingHighMul then RoundingDivideByPOT,
+  // on random values and on exact ties of the division (x ≡ ±2^(e-1) mod 2^e, both signs), every exponent 0..31.
+  const uniform: WasmKernelModule = {
+    name: 'uniform multiply test',
+    emit: (m) =>
+      m.addFunction('multiply', ['i32', 'i32', 'i32', 'i32'], [], (f) => {
+        const [from, to, table, exponent] = f.params;
+        const x = f.local('v128');
+        const mask = f.local('v128');
+        const low = f.local('v128');
+        const high = f.local('v128');
+        const half = f.local('v128');
+        emitHalfConstant(f, half);
+        f.i32(1).get(exponent).op('i32.shl').i32(1).op('i32.sub', 'i32x4.splat').set(mask);
+        f.get(from).mem('v128.load').set(x);
+        f.get(to);
+        emitUniformMultiply(f, x, table, 0, exponent, mask, low, high, half);
+        f.mem('v128.store');
+      }),
+  };
+
+  it('matches multiplyByQuantizedMultiplier for every exponent, ties included', () => {
+    const { next, int } = random(77);
+    const simd = new SimdMemory();
+    const table = simd.alloc(16);
+    const from = simd.alloc(16);
+    const to = simd.alloc(16);
+    const multiply = simd.exports<{ multiply: (from: number, to: number, table: number, exponent: number) => void }>(uniform).multiply;
+    simd.freeze();
+    const words = new Int32Array(simd.memory.buffer);
+    const failures: string[] = [];
+    for (let exponent = 0; exponent <= 31; exponent++) {
+      for (let trial = 0; trial < 40; trial++) {
+        const multiplier = int(2 ** 30, 2 ** 31 - 1);
+        words.fill(multiplier, table / 4, table / 4 + 4);
+        // Values whose SaturatingRoundingDoublingHighMul lands on a tie of the division: solve for x roughly,
+        // then take x itself and its neighbours; plus random and extreme values.
+        const xs = [
+          int(-(2 ** 31), 2 ** 31 - 1),
+          trial % 2 ? -2147483648 : 2147483647,
+          Math.round(((trial % 2 ? -1 : 1) * (2 ** (exponent - 1) + int(0, 1000) * 2 ** exponent) * 2 ** 31) / multiplier),
+          Math.floor(next() * 2 ** 20) - 2 ** 19,
+        ].map((v) => Math.max(-2147483648, Math.min(2147483647, v)));
+        words.set(xs, from / 4);
+        multiply(from, to, table, exponent);
+        xs.forEach((x, lane) => {
+          const expected = multiplyByQuantizedMultiplier(x, multiplier, -exponent);
+          const got = words[to / 4 + lane];
+          if (got !== expected) failures.push(`x ${x} M ${multiplier} e ${exponent}: ${got}, expected ${expected}`);
+        });
+      }
+    }
+    expect(failures).toEqual([]);
+  });
 });
