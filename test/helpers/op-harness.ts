@@ -48,9 +48,11 @@ export function runKernel<O, D>(
   inputs: (Tensor | null)[],
   outputs: Tensor[],
   context: Partial<PrepareContext> = {},
+  beforeEval: () => void = () => undefined,
 ): D {
   const node = { index: 0, op: kernel.name, inputs, outputs, options };
   const data = kernel.prepare(node, { rounding: 'double', ...context });
+  beforeEval();
   kernel.eval(node, data);
   return data;
 }
@@ -72,16 +74,14 @@ export function runKernelSimd<O, D>(
   context: Partial<PrepareContext> = {},
 ): D {
   const simd = new SimdMemory();
-  const node = { index: 0, op: kernel.name, inputs, outputs, options };
-  const data = kernel.prepare(node, { rounding: 'double', kernels: 'fast', ...context, simd });
-  const moved = [...new Set([...inputs, ...outputs])].filter((t): t is Tensor => t !== null && !t.isConstant);
-  const addresses = moved.map((t) => simd.alloc(t.byteLength));
-  simd.freeze();
-  moved.forEach((t, i) => {
-    const bytes = new Uint8Array(simd.memory.buffer, addresses[i], t.byteLength);
-    bytes.set(t.bytes);
-    t.setBytes(bytes);
+  return runKernel(kernel, options, inputs, outputs, { kernels: 'fast', ...context, simd }, () => {
+    const moved = [...new Set([...inputs, ...outputs])].filter((t): t is Tensor => t !== null && !t.isConstant);
+    const addresses = moved.map((t) => simd.alloc(t.byteLength));
+    simd.freeze();
+    moved.forEach((t, i) => {
+      const bytes = new Uint8Array(simd.memory.buffer, addresses[i], t.byteLength);
+      bytes.set(t.bytes);
+      t.setBytes(bytes);
+    });
   });
-  kernel.eval(node, data);
-  return data;
 }
