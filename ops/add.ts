@@ -19,6 +19,7 @@ import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultip
 import type { Tensor } from '../src/tensor.js';
 import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
+import { clampToOutput, multiplyWide, prepareRequantizer, type Requantizer } from './fast/requantize.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 /** Bits the quantized inputs are shifted left by before rescaling, for 8-bit types. */
@@ -37,6 +38,8 @@ export interface AddSubData {
   readonly outputMultiplier: number;
   readonly outputShift: number;
   readonly outputOffset: number;
+  /** The output multiply and clamp, prepared for multiplyWide and clampToOutput (ops/fast/requantize.ts). */
+  readonly outputRequantizer: Requantizer;
   /** Quantized only: scaled_1 and scaled_2 for each raw input byte. */
   readonly input1Scaled: Int32Array;
   readonly input2Scaled: Int32Array;
@@ -91,6 +94,13 @@ function quantizedParameters(
     outputMultiplier: mOut.multiplier,
     outputShift: mOut.shift,
     outputOffset: out.zeroPoint,
+    outputRequantizer: prepareRequantizer(
+      {
+        multipliers: Int32Array.of(mOut.multiplier), shifts: Int32Array.of(mOut.shift), rounding: 'double',
+        outputOffset: out.zeroPoint, min: range.min, max: range.max,
+      },
+      1,
+    ),
     input1Scaled: scaledPerByte(dtype, in1.zeroPoint, m1),
     input2Scaled: scaledPerByte(dtype, in2.zeroPoint, m2),
     activationMin: range.min,
@@ -106,6 +116,10 @@ const NOT_QUANTIZED = {
   outputMultiplier: 0,
   outputShift: 0,
   outputOffset: 0,
+  outputRequantizer: prepareRequantizer(
+    { multipliers: Int32Array.of(0), shifts: Int32Array.of(0), rounding: 'double', outputOffset: 0, min: 0, max: 0 },
+    1,
+  ),
   input1Scaled: new Int32Array(0),
   input2Scaled: new Int32Array(0),
 };
@@ -134,7 +148,12 @@ export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 
   return { plan, dtype, input2Sign, ...quantizedParameters(operation, in1, in2, out, node.options.activation) };
 }
 
-/** One output row over raw bytes: the tabulated scaled inputs, summed, rescaled once and clamped. */
+/**
+ * One output row over raw bytes: the tabulated scaled inputs, summed, rescaled once and clamped. The rescale is
+ * MultiplyByQuantizedMultiplier(x, M, shift <= 0) in multiplyWide's exact branch-free form; each scaled input is
+ * below 2^28 in magnitude, so the sum and its rescaled value are far inside clampToOutput's range. No branch per
+ * element: the clamp's bounds are hit at random, and a mispredicted branch costs more than the arithmetic.
+ */
 function addSubQuantizedRow(
   d: AddSubData,
   a: Uint8Array,
@@ -147,12 +166,17 @@ function addSubQuantizedRow(
   outStart: number,
   n: number,
 ): void {
-  const { input1Scaled, input2Scaled, input2Sign, outputMultiplier, outputShift, outputOffset } = d;
-  const { activationMin: lo, activationMax: hi } = d;
+  const { input1Scaled, input2Scaled, input2Sign, outputRequantizer: r } = d;
+  const multiplier = r.multipliers[0];
+  const nudge = r.nudges[0];
+  const negativeNudge = r.negativeNudges[0];
+  const unit = r.units[0];
+  const lowest = r.lowest | 0;
+  const range = r.range | 0;
+  const min = r.min | 0;
   for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
-    const sum = (input1Scaled[a[ia]] + input2Sign * input2Scaled[b[ib]]) | 0;
-    const v = multiplyByQuantizedMultiplier(sum, outputMultiplier, outputShift) + outputOffset;
-    out[outStart + i] = v < lo ? lo : v > hi ? hi : v;
+    const x = (input1Scaled[a[ia]] + input2Sign * input2Scaled[b[ib]]) | 0;
+    out[outStart + i] = clampToOutput(multiplyWide(x, multiplier, nudge, negativeNudge, unit), lowest, range, min);
   }
 }
 

@@ -12,7 +12,7 @@ import {
   convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, quantizedWeighted,
   rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
-import { pointwiseConvRow, preparePointwiseConv, type PointwiseConv } from './fast/pointwise-conv.js';
+import { convPatchesRow, prepareConvPatches, type ConvPatches } from './fast/conv-patches.js';
 import { convKernels, prepareSimdConv, simdConvRow, type SimdConv } from './wasm/conv.js';
 
 interface ConvGeometry extends WindowData {
@@ -24,9 +24,10 @@ interface ConvGeometry extends WindowData {
 interface QuantizedConvData extends ConvGeometry, QuantizedWeighted {
   /** TFLM's double rounding, or for int8 with `rounding: 'single'` the ruy single rounding TFLite uses. */
   requantize: (x: number, multiplier: number, shift: number) => number;
-  /** The fast kernel of a pointwise layer (ops/fast/pointwise-conv.ts), or null to run convQuantizedRow. */
-  pointwise: PointwiseConv | null;
+  /** The SIMD kernel (ops/wasm/conv.ts) on the SIMD tier, when the layer fits it. */
   simd: SimdConv | null;
+  /** Else the fast kernel of an ungrouped layer (ops/fast/conv-patches.ts), or null to run convQuantizedRow. */
+  patches: ConvPatches | null;
 }
 
 interface FloatConvData extends ConvGeometry, FloatWeighted {}
@@ -38,9 +39,11 @@ const convRows: RowEvaluation<Conv2DOptions, ConvData> = {
   evalRow(node, data, input, inputStart, inputRows, output, outputStart, row) {
     if (data.kind === 'quantized' && data.simd) {
       simdConvRow(data.simd, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row);
-    } else if (data.kind === 'quantized' && data.pointwise) {
-      const { pointwise } = data;
-      pointwiseConvRow(pointwise, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row);
+    } else if (data.kind === 'quantized' && data.patches) {
+      const { patches } = data;
+      convPatchesRow(
+        patches, data, input as QuantizedArray, inputStart, inputRows, output as QuantizedArray, outputStart, row,
+      );
     } else {
       evalWeighted(node, data, convFloatRow, convQuantizedRow, input, output, inputStart, inputRows, outputStart, row);
     }
@@ -87,19 +90,21 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
           ...shape,
           ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
           requantize: requantizer(rounding),
-          pointwise: null,
           simd: null,
+          patches: null,
         };
         const fast = (context.kernels ?? 'fast') === 'fast';
+        // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
+        // stays in the model.
         if (fast && context.simd && !inputT.isConstant) {
           data.simd = prepareSimdConv(context.simd, {
             ...data, dtype: inputT.dtype, filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null,
             stage: { ...data, rounding },
           });
         }
-        if (fast && !data.simd && isPointwise(data)) {
-          data.pointwise = preparePointwiseConv({
-            ...data, dtype: inputT.dtype, width: inWidth, depth: inDepth,
+        if (fast && !data.simd && groups === 1) {
+          data.patches = prepareConvPatches({
+            ...data, dtype: inputT.dtype, outWidth: geometry.outWidth, depth: filterHeight * filterWidth * inDepth,
             filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: { ...data, rounding },
           });
         }
@@ -114,22 +119,13 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
   rows: convRows,
   foldPadding(_node, data, padding) {
     const folded = foldWindowPadding(data, padding);
-    if (folded?.kind !== 'quantized') return folded;
+    // The SIMD kernel takes the input's extent and padding at each call: a copy with the folded ones.
+    if (folded?.kind !== 'quantized' || !folded.simd) return folded;
     const { inHeight, inWidth, padTop, padLeft } = folded;
-    // Padding makes the layer something other than pointwise.
-    const pointwise = isPointwise(folded) ? folded.pointwise : null;
-    return { ...folded, pointwise, simd: folded.simd && { ...folded.simd, inHeight, inWidth, padTop, padLeft } };
+    return { ...folded, simd: { ...folded.simd, inHeight, inWidth, padTop, padLeft } };
   },
   simdKernels: [convKernels],
 };
-
-/** A 1x1 convolution of one group, stride 1, no padding: output pixel (y, x) reads input pixel (y, x) alone. */
-function isPointwise(d: ConvGeometry): boolean {
-  return (
-    d.filterHeight === 1 && d.filterWidth === 1 && d.strideH === 1 && d.strideW === 1 && d.padTop === 0 &&
-    d.padLeft === 0 && d.filterDepth === d.inDepth && d.inHeight === d.outHeight && d.inWidth === d.outWidth
-  );
-}
 
 // One output row (RowEvaluation.evalRow), taps in TFLM's order: filter row, filter column, input channel.
 

@@ -1,7 +1,8 @@
 // The fast convolution kernels (ops/fast/) against the readable reference kernels: identical bytes on every
 // shared model, and on seeded random single ops that exercise what the fast paths special-case (uint8 zero points
-// folded into constants, packed channel pairs, channel counts off the block size, long dot products, border
-// pixels, strides, extreme multipliers and biases, every activation, both roundings).
+// folded into constants, packed channel pairs, channel counts off the block size, odd pixel counts and patch
+// lengths, long dot products, padded taps, border pixels, strides and dilations, extreme multipliers and biases,
+// every activation, both roundings).
 import { describe, expect, it } from 'vitest';
 import { Conv2D } from '../ops/conv2d.js';
 import { DepthwiseConv2D } from '../ops/depthwise-conv2d.js';
@@ -129,6 +130,40 @@ function pointwiseCase(seed: number): OpCase {
   };
 }
 
+/** A CONV_2D of any filter size, stride and dilation, SAME or VALID: patches with padded taps. */
+function convCase(seed: number): OpCase {
+  const r = random(seed);
+  const dtype = r.pick(['int8', 'uint8'] as const);
+  const batches = r.int(1, 2);
+  const height = r.int(1, 7);
+  const width = r.int(1, 9);
+  const depth = r.int(1, 9);
+  const channels = r.int(1, 14);
+  const [filterHeight, filterWidth] = [r.int(1, 4), r.int(1, 4)];
+  const [strideH, strideW] = [r.int(1, 3), r.int(1, 3)];
+  const [dilationH, dilationW] = [r.int(1, 2), r.int(1, 2)];
+  const padding = r.pick([Padding.SAME, Padding.VALID]);
+  const out = (n: number, f: number, stride: number, dilation: number) =>
+    padding === Padding.SAME ? Math.ceil(n / stride) : Math.floor((n - (f - 1) * dilation - 1) / stride) + 1;
+  const outHeight = out(height, filterHeight, strideH, dilationH);
+  const outWidth = out(width, filterWidth, strideW, dilationW);
+  if (outHeight < 1 || outWidth < 1) return convCase(seed + 100000);
+  const taps = filterHeight * filterWidth * depth;
+  const ops = operands(
+    r, dtype, [batches, height, width, depth], [channels, filterHeight, filterWidth, depth],
+    [batches, outHeight, outWidth, channels], channels, 0, taps,
+  );
+  const options: Conv2DOptions = { padding, strideW, strideH, activation: r.pick(ACTIVATIONS), dilationW, dilationH };
+  const rounding = dtype === 'int8' ? r.pick(['double', 'single'] as const) : 'double';
+  return {
+    kernel: Conv2D as OpKernel<Conv2DOptions, unknown>, options, rounding,
+    inputs: [ops.input, ops.filter, ...(ops.bias ? [ops.bias] : [])], output: ops.output,
+    describe:
+      `seed ${seed}: ${dtype} ${batches}x${height}x${width}x${depth} * ${filterHeight}x${filterWidth} ` +
+      `stride ${strideH}x${strideW} dilation ${dilationH}x${dilationW} padding ${padding} -> ${channels}, ${rounding}`,
+  };
+}
+
 function depthwiseCase(seed: number): OpCase {
   const r = random(seed);
   const dtype = r.pick(['int8', 'uint8'] as const);
@@ -187,9 +222,18 @@ describe('random single ops: fast kernels give the reference kernels\' bytes', (
   it('pointwise CONV_2D, 400 seeded cases', () => {
     const seen = { outputs: 0, unclamped: 0 };
     let fastRuns = 0;
-    for (let seed = 1; seed <= 400; seed++) if (compareTiers(pointwiseCase(seed), 'pointwise', seen)) fastRuns++;
+    for (let seed = 1; seed <= 400; seed++) if (compareTiers(pointwiseCase(seed), 'patches', seen)) fastRuns++;
     // All but the cases whose long, extreme dot products exceed the packed bound took the fast path.
     expect(fastRuns).toBeGreaterThan(370);
+    expect(seen.outputs).toBeGreaterThan(20000);
+    expect(seen.unclamped / seen.outputs).toBeGreaterThan(0.15);
+  });
+
+  it('CONV_2D of any filter size, stride and dilation, 400 seeded cases', () => {
+    const seen = { outputs: 0, unclamped: 0 };
+    let fastRuns = 0;
+    for (let seed = 1; seed <= 400; seed++) if (compareTiers(convCase(seed), 'patches', seen)) fastRuns++;
+    expect(fastRuns).toBe(400);
     expect(seen.outputs).toBeGreaterThan(20000);
     expect(seen.unclamped / seen.outputs).toBeGreaterThan(0.15);
   });
@@ -203,6 +247,45 @@ describe('random single ops: fast kernels give the reference kernels\' bytes', (
     expect(seen.unclamped / seen.outputs).toBeGreaterThan(0.15);
   });
 
+  it('accumulators beyond the closed-form requantization: tiny multipliers against huge biases, 100 cases', () => {
+    // A multiplier near 2^-26 puts the closed form's limit below these accumulators (biases up to 2^31), while
+    // the outputs stay mostly unclamped: the wide requantization decides them.
+    const seen = { outputs: 0, unclamped: 0 };
+    for (let seed = 1; seed <= 100; seed++) {
+      const r = random(seed * 3);
+      const dtype = r.pick(['int8', 'uint8'] as const);
+      const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+      const zero = () => r.int(lo, hi);
+      const values = (n: number) => Array.from({ length: n }, () => r.int(lo, hi));
+      const depthwise = seed % 2 === 0;
+      const [height, width, channels] = [r.int(1, 5), r.int(1, 7), r.int(1, 9)];
+      const inputScale = 0.01;
+      const filterScales = Array.from({ length: channels }, () => 0.01 * (0.5 + r.next()));
+      const multiplier = 2 ** r.int(-28, -23) * (0.5 + r.next());
+      const shape = [1, height, width, channels];
+      const input = makeTensor(dtype, shape, values(height * width * channels), { scale: inputScale, zeroPoint: zero() }, false);
+      const filterQuantization = (quantizedDimension: number) =>
+        dtype === 'int8'
+          ? { scale: filterScales, zeroPoint: filterScales.map(() => 0), quantizedDimension }
+          : { scale: [filterScales[0]], zeroPoint: [zero()], quantizedDimension };
+      const filter = depthwise
+        ? makeTensor(dtype, [1, 3, 3, channels], values(9 * channels), filterQuantization(3))
+        : makeTensor(dtype, [channels, 1, 1, channels], values(channels * channels), filterQuantization(0));
+      const biasScale = dtype === 'int8' ? filterScales.map((s) => s * inputScale) : Math.fround(inputScale * filterScales[0]);
+      const biases = Array.from({ length: channels }, () => r.int(-(2 ** 31) + 1, 2 ** 31 - 1));
+      const bias = makeTensor('int32', [channels], biases, { scale: biasScale });
+      const output = makeTensor(dtype, shape, undefined, { scale: (inputScale * filterScales[0]) / multiplier, zeroPoint: zero() });
+      const options = { padding: Padding.SAME, strideW: 1, strideH: 1, activation: 0, dilationW: 1, dilationH: 1 };
+      const c: OpCase = {
+        kernel: (depthwise ? DepthwiseConv2D : Conv2D) as OpKernel<Conv2DOptions, unknown>, rounding: 'double',
+        inputs: [input, filter, bias], output, describe: `seed ${seed}: ${depthwise ? 'depthwise' : 'pointwise'} ${dtype}`,
+        options: depthwise ? ({ ...options, depthMultiplier: 1 } as DepthwiseConv2DOptions) : options,
+      };
+      expect(compareTiers(c, depthwise ? 'fast3x3' : 'patches', seen), c.describe).toBe(true);
+    }
+    expect(seen.unclamped / seen.outputs).toBeGreaterThan(0.3);
+  });
+
   it('a dot product too long for the packed bound runs the reference kernel', () => {
     // 2500 int8 weights of -128 against inputs up to -128: 128 · 2500 · 128 > 2^25.
     const r = random(7);
@@ -213,6 +296,6 @@ describe('random single ops: fast kernels give the reference kernels\' bytes', (
       output: ops.output, describe: 'bound',
       options: { padding: Padding.VALID, strideW: 1, strideH: 1, activation: 0, dilationW: 1, dilationH: 1 },
     };
-    expect(compareTiers(c, 'pointwise')).toBe(false);
+    expect(compareTiers(c, 'patches')).toBe(false);
   });
 });
