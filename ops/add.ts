@@ -14,13 +14,14 @@ import {
   readActivationOptions,
   type ActivationOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel } from '../src/op.js';
+import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { clampToOutput, multiplyWide, prepareRequantizer, type Requantizer } from './fast/requantize.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
+import { elementwiseKernels, prepareSimdAdd, simdAddRow, type SimdAdd } from './wasm/elementwise.js';
 
 /** Bits the quantized inputs are shifted left by before rescaling, for 8-bit types. */
 const LEFT_SHIFT = 20;
@@ -46,6 +47,8 @@ export interface AddSubData {
   /** The fused activation's clamp, on the output's quantized or float values. */
   readonly activationMin: number;
   readonly activationMax: number;
+  /** The SIMD form (ops/wasm/elementwise.ts), which computes whole steps of 16 of each row; null on other tiers. */
+  readonly simd: SimdAdd | null;
 }
 
 /**
@@ -70,7 +73,7 @@ function quantizedParameters(
   in2: Tensor,
   out: Tensor,
   activation: number,
-): Omit<AddSubData, 'plan' | 'dtype' | 'input2Sign'> {
+): Omit<AddSubData, 'plan' | 'dtype' | 'input2Sign' | 'simd'> {
   checkQuantized(in1, 'input 1');
   checkQuantized(in2, 'input 2');
   checkQuantized(out, 'output');
@@ -125,7 +128,7 @@ const NOT_QUANTIZED = {
 };
 
 /** ADD's and SUB's prepare: types, the broadcast, and the multipliers of the quantized form. */
-export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 'SUB'): AddSubData {
+export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 'SUB', context: PrepareContext): AddSubData {
   checkArity(node, 2, 1);
   const in1 = input(node, 0);
   const in2 = input(node, 1);
@@ -143,9 +146,16 @@ export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 
   const input2Sign = operation === 'ADD' ? 1 : -1;
   if (dtype === 'float32') {
     const range = floatActivationRange(node.options.activation);
-    return { plan, dtype, input2Sign, ...NOT_QUANTIZED, activationMin: range.min, activationMax: range.max };
+    return { plan, dtype, input2Sign, ...NOT_QUANTIZED, activationMin: range.min, activationMax: range.max, simd: null };
   }
-  return { plan, dtype, input2Sign, ...quantizedParameters(operation, in1, in2, out, node.options.activation) };
+  const quantized = quantizedParameters(operation, in1, in2, out, node.options.activation);
+  const simd = context.simd
+    ? prepareSimdAdd(context.simd, {
+        ...quantized, dtype, input2Sign, zeroPointA: in1.zeroPoint, zeroPointB: in2.zeroPoint,
+        min: quantized.activationMin, max: quantized.activationMax,
+      })
+    : null;
+  return { plan, dtype, input2Sign, ...quantized, simd };
 }
 
 /**
@@ -174,7 +184,8 @@ function addSubQuantizedRow(
   const lowest = r.lowest | 0;
   const range = r.range | 0;
   const min = r.min | 0;
-  for (let i = 0, ia = aStart, ib = bStart; i < n; i++, ia += aStep, ib += bStep) {
+  const done = d.simd ? simdAddRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
+  for (let i = done, ia = aStart + done * aStep, ib = bStart + done * bStep; i < n; i++, ia += aStep, ib += bStep) {
     const x = (input1Scaled[a[ia]] + input2Sign * input2Scaled[b[ib]]) | 0;
     out[outStart + i] = clampToOutput(multiplyWide(x, multiplier, nudge, negativeNudge, unit), lowest, range, min);
   }
@@ -217,7 +228,8 @@ export const Add: OpKernel<ActivationOptions, AddSubData> = {
   code: BuiltinOperator.ADD,
   optionsType: BuiltinOptionsType.AddOptions,
   parseOptions: readActivationOptions,
-  prepare: (node) => prepareAddSub(node, 'ADD'),
+  prepare: (node, context) => prepareAddSub(node, 'ADD', context),
   eval: evalAddSub,
   reusableInputs: fullShapeInputs,
+  simdKernels: [elementwiseKernels],
 };

@@ -8,13 +8,15 @@ import {
 import type { OpKernel } from '../src/op.js';
 import { evalAddSub, prepareAddSub, type AddSubData } from './add.js';
 import { fullShapeInputs } from './broadcast.js';
+import { elementwiseKernels } from './wasm/elementwise.js';
 
 export const Sub: OpKernel<ActivationOptions, AddSubData> = {
   name: 'SUB',
   code: BuiltinOperator.SUB,
   optionsType: BuiltinOptionsType.SubOptions,
   parseOptions: readActivationOptions,
-  prepare: (node) => prepareAddSub(node, 'SUB'),
+  prepare: (node, context) => prepareAddSub(node, 'SUB', context),
   eval: evalAddSub,
   reusableInputs: fullShapeInputs,
+  simdKernels: [elementwiseKernels],
 };

@@ -1,10 +1,13 @@
 // SIMD MUL rows (ops/wasm/elementwise.ts) against the reference MUL, byte for byte: squeeze-excite broadcasts
 // ([1,H,W,C] × [1,1,1,C]), a scalar on either side, same shapes; rows off the 16-element step; zero points and
-// multipliers at their extremes, every clamp; an operand that is a constant (outside the SIMD memory). Byte lookups (HARD_SWISH, LOGISTIC) over every byte value.
+// multipliers at their extremes, every clamp; an operand that is a constant (outside the SIMD memory). ADD and SUB
+// likewise. Byte lookups (HARD_SWISH, LOGISTIC) over every byte value.
 import { describe, expect, it } from 'vitest';
+import { Add } from '../../ops/add.js';
 import { HardSwish } from '../../ops/hard-swish.js';
 import { Logistic } from '../../ops/logistic.js';
 import { Mul } from '../../ops/mul.js';
+import { Sub } from '../../ops/sub.js';
 import { FusedActivation } from '../../src/quant.js';
 import { makeTensor, runKernel, runKernelSimd } from '../helpers/op-harness.js';
 import { random } from '../helpers/random.js';
@@ -73,6 +76,43 @@ describe('SIMD byte lookups give the reference bytes', () => {
           };
           expect(run(true)).toEqual(run(false));
         }
+      });
+    }
+  }
+});
+
+describe('SIMD ADD and SUB give the reference bytes', () => {
+  for (const [name, kernel] of [['ADD', Add], ['SUB', Sub]] as const) {
+    for (const dtype of ['int8', 'uint8'] as const) {
+      SHAPES.forEach(([shapeA, shapeB], s) => {
+        it(`${name} ${dtype} [${shapeA}] ${name === 'ADD' ? '+' : '-'} [${shapeB}]`, () => {
+          const { next, int, pick } = random(1000 * s + (dtype === 'int8' ? 11 : 12) + (name === 'SUB' ? 5 : 0));
+          const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+          const shapeOut = (shapeA.length >= shapeB.length ? shapeA : shapeB).map((_, i, longer) => {
+            const at = (shape: number[]) => shape[i - longer.length + shape.length] ?? 1;
+            return Math.max(at(shapeA), at(shapeB));
+          });
+          for (let trial = 0; trial < 6; trial++) {
+            const zero = () => pick([lo, hi, int(lo, hi)]);
+            const quantA = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
+            const quantB = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
+            // The output scale keeps the output multiplier below 1, as TFLM requires.
+            const quantOut = { scale: Math.max(quantA.scale, quantB.scale) * 2 ** (next() * 8 - 6), zeroPoint: zero() };
+            const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6]);
+            const fill = (shape: number[]) => Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => pick([lo, hi, int(lo, hi)]));
+            const valuesA = fill(shapeA);
+            const valuesB = fill(shapeB);
+            const constantB = trial % 3 === 2;
+            const run = (simd: boolean) => {
+              const a = makeTensor(dtype, shapeA, valuesA, quantA, false);
+              const b = makeTensor(dtype, shapeB, valuesB, quantB, constantB);
+              const y = makeTensor(dtype, shapeOut, undefined, quantOut);
+              (simd ? runKernelSimd : runKernel)(kernel as typeof Add, { activation }, [a, b], [y], { kernels: simd ? 'fast' : 'reference' });
+              return Array.from(y.bytes);
+            };
+            expect(run(true)).toEqual(run(false));
+          }
+        });
       });
     }
   }
