@@ -9,8 +9,9 @@ import { readConv2DOptions, BuiltinOperator, BuiltinOptionsType, type Conv2DOpti
 import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { requantizer } from '../src/quant.js';
 import {
-  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, quantizedWeighted,
-  rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, outputStage,
+  quantizedWeighted, rowWindow, withFields, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
+  type WindowData,
 } from './conv-common.js';
 import { convPatchesRow, prepareConvPatches, type ConvPatches } from './fast/conv-patches.js';
 import { convKernels, prepareSimdConv, simdConvRow, type SimdConv } from './wasm/conv.js';
@@ -78,7 +79,7 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
 
     switch (inputT.dtype) {
       case 'float32':
-        return { ...shape, ...floatWeighted(bias, opts.activation, outDepth) };
+        return withFields(shape, floatWeighted(bias, opts.activation, outDepth));
       case 'int8':
       case 'uint8': {
         // TFLite's kernels/conv.cc sends every int8 CONV_2D, per-tensor filters included, to
@@ -86,27 +87,24 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
         // (cpu_backend_gemm_gemmlowp.h): single rounding. Its uint8 CONV_2D goes through gemmlowp's
         // output pipeline: double rounding, as TFLM.
         const rounding = inputT.dtype === 'int8' ? context.rounding : 'double';
-        const data: QuantizedConvData = {
-          ...shape,
-          ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
-          requantize: requantizer(rounding),
-          simd: null,
-          patches: null,
+        const data: QuantizedConvData = Object.assign(
+          shape,
+          quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
+          { requantize: requantizer(rounding), simd: null, patches: null },
+        );
+        const weights = {
+          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(data, rounding),
         };
         const fast = (context.kernels ?? 'fast') === 'fast';
         // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
         // stays in the model.
         if (fast && context.simd && !inputT.isConstant) {
-          data.simd = prepareSimdConv(context.simd, {
-            ...data, dtype: inputT.dtype, filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null,
-            stage: { ...data, rounding },
-          });
+          data.simd = prepareSimdConv(context.simd, withFields(data, { dtype: inputT.dtype, ...weights }));
         }
         if (fast && !data.simd && groups === 1) {
-          data.patches = prepareConvPatches({
-            ...data, dtype: inputT.dtype, outWidth: geometry.outWidth, depth: filterHeight * filterWidth * inDepth,
-            filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: { ...data, rounding },
-          });
+          data.patches = prepareConvPatches(
+            withFields(data, { dtype: inputT.dtype, depth: filterHeight * filterWidth * inDepth, ...weights }),
+          );
         }
         return data;
       }
@@ -122,7 +120,7 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
     // The SIMD kernel takes the input's extent and padding at each call: a copy with the folded ones.
     if (folded?.kind !== 'quantized' || !folded.simd) return folded;
     const { inHeight, inWidth, padTop, padLeft } = folded;
-    return { ...folded, simd: { ...folded.simd, inHeight, inWidth, padTop, padLeft } };
+    return withFields(folded, { simd: withFields(folded.simd, { inHeight, inWidth, padTop, padLeft }) });
   },
   simdKernels: [convKernels],
 };

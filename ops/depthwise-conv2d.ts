@@ -12,8 +12,9 @@ import {
 import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op.js';
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
 import {
-  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, quantizedWeighted,
-  rowWindow, type FloatWeighted, type QuantizedArray, type QuantizedWeighted, type WindowData,
+  convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, outputStage,
+  quantizedWeighted, rowWindow, withFields, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
+  type WindowData,
 } from './conv-common.js';
 import { depthwise3x3Row, prepareDepthwise3x3, type Depthwise3x3 } from './fast/depthwise-3x3.js';
 import { depthwiseKernels, prepareSimdDepthwise, simdDepthwiseRow, type SimdDepthwise } from './wasm/depthwise.js';
@@ -85,32 +86,27 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
 
     switch (inputT.dtype) {
       case 'float32':
-        return { ...shape, ...floatWeighted(bias, opts.activation, outDepth), accumulators: new Float32Array(outDepth) };
+        return Object.assign(shape, floatWeighted(bias, opts.activation, outDepth), { accumulators: new Float32Array(outDepth) });
       case 'int8':
       case 'uint8': {
-        const data: QuantizedDepthwiseData = {
-          ...shape,
-          ...quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
-          accumulators: new Int32Array(outDepth),
-          simd: null,
-          fast3x3: null,
+        const data: QuantizedDepthwiseData = Object.assign(
+          shape,
+          quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
+          { accumulators: new Int32Array(outDepth), simd: null, fast3x3: null },
+        );
+        const weights = {
+          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(data, 'double'),
         };
         const fast = (context.kernels ?? 'fast') === 'fast';
         // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
         // stays in the model.
         if (fast && context.simd && !inputT.isConstant) {
-          data.simd = prepareSimdDepthwise(context.simd, {
-            ...data, filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null,
-            stage: { ...data, rounding: 'double' },
-          });
+          data.simd = prepareSimdDepthwise(context.simd, withFields(data, weights));
         }
         const fits = filterHeight === 3 && filterWidth === 3 && opts.depthMultiplier === 1 &&
           opts.dilationH === 1 && opts.dilationW === 1;
         if (fast && !data.simd && fits) {
-          data.fast3x3 = prepareDepthwise3x3({
-            ...data, outWidth: geometry.outWidth, channels: outDepth, filter: filter.data as QuantizedArray,
-            bias: bias ? bias.int32() : null, stage: { ...data, rounding: 'double' },
-          });
+          data.fast3x3 = prepareDepthwise3x3(withFields(data, { channels: outDepth, ...weights }));
         }
         return data;
       }

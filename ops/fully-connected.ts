@@ -14,7 +14,8 @@ import {
 import { check, checkArity, input, KernelError, output, type OpKernel } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, requantizer } from '../src/quant.js';
 import {
-  evalWeighted, floatWeighted, quantizedWeighted, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
+  evalWeighted, floatWeighted, quantizedWeighted, withFields, type FloatWeighted, type QuantizedArray,
+  type QuantizedWeighted,
 } from './conv-common.js';
 
 
@@ -82,14 +83,14 @@ export const FullyConnected: OpKernel<FullyConnectedOptions, FullyConnectedData>
     const shape: FullyConnectedShape = { batches, depth, units };
     switch (inputT.dtype) {
       case 'float32':
-        return { ...shape, ...floatWeighted(bias, opts.activation, units) };
+        return withFields(shape, floatWeighted(bias, opts.activation, units));
       case 'int8':
       case 'uint8':
-        return {
-          ...shape,
-          ...quantizedWeighted('fully-connected', { inputT, filter, bias, outputT }, opts.activation, units),
-          requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier,
-        };
+        return Object.assign(
+          shape,
+          quantizedWeighted('fully-connected', { inputT, filter, bias, outputT }, opts.activation, units),
+          { requantize: inputT.dtype === 'int8' ? requantizer(context.rounding) : multiplyByQuantizedMultiplier },
+        );
       default:
         throw new KernelError(`input type ${inputT.dtype} is not supported (float32, int8, uint8)`);
     }
