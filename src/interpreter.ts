@@ -9,7 +9,10 @@ import type { Rounding } from './quant.js';
 import type { OpResolver } from './resolver.js';
 import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-streaming.js';
 import { byteSize, typedView, type Tensor, type TensorData } from './tensor.js';
-import { compileKernelModules, hostSupportsSimd, SimdMemory } from './wasm/runtime.js';
+import { alignUp } from './planner.js';
+import {
+  allocBound, compileKernelModules, DEFAULT_OPERATOR_BYTES, hostSupportsSimd, SimdMemory, type WasmKernelModule,
+} from './wasm/runtime.js';
 
 export interface InterpreterOptions {
   /** The kernels the model may use. Missing ones fail the load, all named at once. */
@@ -108,7 +111,7 @@ export class Interpreter {
     if (kernels === 'simd' && !hostSupportsSimd()) {
       throw new UnsupportedFeatureError("this host has no WebAssembly SIMD: use kernels 'js'");
     }
-    const simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g.tensors, limit)) : null;
+    const simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g, options)) : null;
     const graph = prepareGraph(this.model, options.resolver, {
       rounding: options.rounding ?? 'double',
       kernels: kernels === 'reference' ? 'reference' : 'fast',
@@ -269,18 +272,40 @@ export class Interpreter {
 }
 
 /**
- * What the SIMD tier's memory will hold, at most: kernels' prepared weights (int16 widenings and per-channel
- * tables, under three bytes per constant byte plus a table per layer), their row scratch, and the arena, which no
- * plan makes larger than every activation side by side. Reserved up front so that the memory never grows.
+ * What the SIMD tier's memory will hold, at most: what preparing each operator places there, as its kernel files
+ * report it (WasmKernelModule.memoryBound; DEFAULT_OPERATOR_BYTES where they do not), the largest scratch each
+ * kernel file asks for, and the arena. Reserved up front so that the memory never grows; tight, because V8 counts
+ * the whole reservation against its external memory limit, and every load then brings a garbage collection closer.
+ * The optimized plan never needs more than the activations side by side: each technique it applies takes the place
+ * of more bytes than it adds (memory-plan.ts: a fused pair's ring replaces the tensor between them and is smaller;
+ * an in-place convolution's output and pending rows take less than its input and output apart; an alias or an
+ * elementwise op in place shares one tensor's bytes; a folded PAD's output is never stored), and first-fit
+ * placement never goes past the sum of what it places. Nor does a plan that preserves every tensor; TFLM's plan
+ * adds its kernels' scratch, which we bound by the activations again.
  */
-function simdMemoryBound(tensors: Subgraph['tensors'], limit: number): number {
-  let constants = 0;
-  let activations = 0;
-  for (const t of tensors) {
-    if (t.data) constants += byteSize(t);
-    else activations += byteSize(t) + 16;
+export function simdMemoryBound(g: Subgraph, options: InterpreterOptions): number {
+  let placed = 0;
+  const scratch = new Map<WasmKernelModule, number>();
+  for (const op of g.operators) {
+    const modules = options.resolver.find(op.code, op.customCode)?.simdKernels ?? [];
+    let unreported = modules.length === 0;
+    for (const kernels of modules) {
+      if (!kernels.memoryBound) {
+        unreported = true;
+        continue;
+      }
+      const bound = kernels.memoryBound(op, g.tensors);
+      placed += bound.placed;
+      scratch.set(kernels, Math.max(scratch.get(kernels) ?? 0, bound.scratch));
+    }
+    if (unreported) placed += DEFAULT_OPERATOR_BYTES;
   }
-  return 3 * constants + 2 * Math.min(activations, limit) + tensors.length * 4096 + (1 << 20);
+  for (const bytes of scratch.values()) placed += allocBound(bytes);
+  let activations = 0;
+  for (const t of g.tensors) if (!t.data && !t.isVariable) activations += alignUp(byteSize(t));
+  const tflmScratch = options.planner === 'tflm' && !options.preserveAllTensors;
+  const plan = Math.min((tflmScratch ? 2 : 1) * activations, options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES);
+  return placed + allocBound(options.arenaBytes ?? plan);
 }
 
 /** The nodes a step evaluates, in graph order. */

@@ -7,7 +7,8 @@
 // commutes with addition, so the order of the sum does not matter). A tap outside the input is skipped in TFLM;
 // here it is a 0 in place of x + inputOffset, which adds nothing.
 //
-// One output row is a matrix product. Each call first writes the row's patches to scratch memory: per output pixel
+// One output row is a matrix product. Each call first writes the row's patches to scratch memory (shared by all
+// layers, SimdMemory.scratch: one layer's call ends before another's starts): per output pixel
 // the values X = x + inputOffset its taps read (0 outside the input) in the filter's (fy, fx, c) order, each filter
 // row's run of filterWidth · depth taps padded to even length, so that taps come in pairs. Patches are stored in
 // blocks of PIXELS pixels, pair-major: a block's pair j holds the pixels' (X[2j], X[2j+1]) side by side. A pointwise
@@ -21,16 +22,22 @@
 // last group of a layer computes padding channels (zero weights and bias) that are not stored.
 //
 // int8 filters have zero point 0 and are stored as bytes, widened as they are loaded (v128.load8x8_s costs no more
-// than a plain load here); uint8 ones as int16 with the filter offset added. Requantization takes the bounded form
-// below when every right shift is from 1 to 22 (all the MobileNets' layers), else requantize.ts's general form.
+// than a plain load here); uint8 ones as int16 with the filter offset added. Requantization is requantize.ts's
+// clamp-then-shift form: 'right' when every channel shifts right (all the MobileNets' layers), else 'any'; a layer
+// with a right shift beyond 22 (a multiplier below 2^-23: squeeze-excite layers of 1x1 pixel seen in MobileNet v3)
+// is left to the JS tiers.
 //
 // Measured (x86-64 at 3.2 GHz, one thread; a hand-written assembly loop of the same instructions does 36 GMAC/s),
 // including requantization: pointwise 7x7x320→1280 34 GMAC/s, 14x14x96→576 29, 56x56x144→24 29, 112x112x32→16 19,
 // 56x56x24→144 18 (few taps per output: requantization is about half the time); 224x224x3→32 3x3 stride 2: 15.
 import type { FunctionBuilder, Local, ModuleBuilder } from '../../src/wasm/assembler.js';
-import type { SimdMemory, WasmKernelModule } from '../../src/wasm/runtime.js';
+import type { ModelOperator, ModelTensor } from '../../src/model.js';
+import { allocBound, type MemoryBound, type SharedScratch, type SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
 import type { OutputStage } from '../fast/requantize.js';
-import { emitHalfConstant, emitRequantize4, prepareRequantTable, REQUANT_GROUP_BYTES, REQUANT_HEADER_BYTES } from './requantize.js';
+import {
+  addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, clampShiftForm, clampShiftTableBytes, clampShiftVectors,
+  emitClampShift, emitHalfConstant, writeClampShiftTable,
+} from './requantize.js';
 
 /** Output pixels computed together: a block of patches. */
 const PIXELS = 4;
@@ -75,7 +82,7 @@ export interface SimdConvSource {
 }
 
 type ConvRowFunction = (
-  descriptor: number, input: number, inputRows: number, output: number, row: number,
+  descriptor: number, scratch: number, input: number, inputRows: number, output: number, row: number,
   inHeight: number, inWidth: number, padTop: number, padLeft: number,
 ) => void;
 
@@ -84,7 +91,7 @@ type PackWeights = (
   pairs: number, filterOffset: number,
 ) => void;
 
-/** conv_row_{int8,uint8}_{bounded,general} and pack_weights_{int8,uint8}. */
+/** conv_row_{int8,uint8}_{right,any} and pack_weights_{int8,uint8}. */
 type Kernels = Record<string, ConvRowFunction & PackWeights>;
 
 /**
@@ -95,8 +102,10 @@ type Kernels = Record<string, ConvRowFunction & PackWeights>;
 export interface SimdConv {
   run: ConvRowFunction;
   descriptor: number;
-  /** Which requantization the layer's multipliers allow (see the bounded form below). */
-  requantization: 'bounded' | 'general';
+  /** The convolutions' shared scratch: the row's patches, then the row buffer. */
+  scratch: SharedScratch;
+  /** The form of clamp-then-shift requantization the layer's shifts allow (ops/wasm/requantize.ts). */
+  requantization: 'right' | 'any';
   inHeight: number;
   inWidth: number;
   padTop: number;
@@ -112,7 +121,7 @@ const D_STRIDE_H = 16;
 const D_STRIDE_W = 20;
 /** Taps of one filter row in a patch: filterWidth · depth rounded up to even, so that every run starts a pair. */
 const D_RUN = 24;
-/** The row buffer and its width in pixels. */
+/** Where the row buffer starts in the scratch (after the patches), and its width in pixels. */
 const D_ROW_BUFFER = 28;
 const D_ROW_BUFFER_WIDTH = 32;
 /** Tap pairs in a patch: filterHeight · run / 2. */
@@ -120,75 +129,97 @@ const D_PAIRS = 36;
 const D_WEIGHTS = 40;
 const D_BIAS = 44;
 const D_TABLE = 48;
-const D_PATCHES = 52;
-const D_GROUPS = 56;
-const D_INPUT_OFFSET = 60;
-const DESCRIPTOR_FIELDS = 16;
+const D_GROUPS = 52;
+const D_INPUT_OFFSET = 56;
+const DESCRIPTOR_BYTES = 60;
 
-/**
- * Prepares the layer for the SIMD tier, or returns null for what the kernel does not run (the JS tiers do): single
- * rounding, dilation, grouped convolution, an empty activation range (min > max, which only a zero point outside
- * the type gives).
- */
-export function prepareSimdConv(simd: SimdMemory, s: SimdConvSource): SimdConv | null {
-  const signed = s.dtype === 'int8';
-  if (s.stage.rounding !== 'double' || s.stage.min > s.stage.max) return null;
-  if (s.dilationH !== 1 || s.dilationW !== 1 || s.filterDepth !== s.inDepth) return null;
-  // int8 weights are stored as bytes, which holds only with zero points of 0 (TFLM requires them).
-  if (weightBytes(signed) === 1 && s.filterOffset !== 0) return null;
-  const { outDepth, filter, filterOffset, filterHeight, outWidth, inDepth: depth } = s;
-  const runTaps = s.filterWidth * depth;
+/** The layer's sizes in SIMD memory (prepareSimdConv, convKernels.memoryBound). */
+function convLayout(
+  signed: boolean, form: 'right' | 'any', outDepth: number, filterHeight: number, filterWidth: number, depth: number,
+  outWidth: number, bufferWidth: number,
+) {
+  const runTaps = filterWidth * depth;
   const run = runTaps + (runTaps & 1);
   const pairs = (filterHeight * run) / 2;
   const groups = Math.ceil(outDepth / GROUP);
-  const channels = groups * GROUP;
+  const taps = filterHeight * runTaps;
+  const packedBytes = groups * GROUP * pairs * 2 * weightBytes(signed);
+  const recordBytes = clampShiftVectors(form) * 16;
+  const patchesBytes = Math.ceil(outWidth / PIXELS) * pairs * PAIR_BYTES;
+  // The row buffer's last run may read one element past its columns (a run of odd length): its weight is zero.
+  const rowBufferBytes = (bufferWidth * depth + 1) * 2;
+  return {
+    runTaps, run, pairs, groups, taps, packedBytes, recordBytes, patchesBytes,
+    /** The packed weights, and behind them room for a group's copy of the filter (see emitPackWeights). */
+    weightsBytes: packedBytes + GROUP * taps,
+    biasBytes: groups * GROUP * 4,
+    tableBytes: clampShiftTableBytes(recordBytes, outDepth, (groups * GROUP) / 4),
+    scratchBytes: patchesBytes + rowBufferBytes,
+  };
+}
+
+/**
+ * Prepares the layer for the SIMD tier, or returns null for what the kernel does not run (the JS tiers do): single
+ * rounding and right shifts beyond 22 (see requantize.ts), dilation, grouped convolution, an empty activation range
+ * (min > max, which only a zero point outside the type gives). Places the layer's constants in `simd`, and asks for
+ * its share of the scratch.
+ */
+export function prepareSimdConv(simd: SimdMemory, s: SimdConvSource): SimdConv | null {
+  const signed = s.dtype === 'int8';
+  if (s.stage.min > s.stage.max) return null;
+  if (s.dilationH !== 1 || s.dilationW !== 1 || s.filterDepth !== s.inDepth) return null;
+  // int8 weights are stored as bytes, which holds only with zero points of 0 (TFLM requires them).
+  if (weightBytes(signed) === 1 && s.filterOffset !== 0) return null;
+  const form = clampShiftForm(s.stage, s.outDepth);
+  if (!form) return null;
+  const { outDepth, filter, filterOffset, filterHeight, outWidth, inDepth: depth } = s;
+  // The row buffer spans the input columns the row's taps read, padding included.
+  const bufferWidth = (outWidth - 1) * s.strideW + s.filterWidth;
+  const layout = convLayout(signed, form, outDepth, filterHeight, s.filterWidth, depth, outWidth, bufferWidth);
+  const { runTaps, pairs, groups, taps, packedBytes } = layout;
 
   // Weights: group g, tap pair j, block b, lane i holds channel g·GROUP + 4b + i, taps 2j and 2j + 1; the odd tap
   // ending a run of odd length pairs with a zero. Packed by pack_weights (WebAssembly: a JS loop over 3.5 million
   // weights takes milliseconds) from a copy of the filter placed in the same allocation, far enough behind the
   // packed groups that each group is read before it is overwritten (see emitPackWeights).
-  const taps = filterHeight * runTaps;
-  const packedBytes = channels * pairs * 2 * weightBytes(signed);
-  const weightsAddress = simd.alloc(packedBytes + GROUP * taps);
-  const filterCopy = weightsAddress + packedBytes - (groups - 1) * GROUP * taps;
+  const weights = simd.alloc(layout.weightsBytes);
+  const filterCopy = weights + packedBytes - (groups - 1) * GROUP * taps;
   simd.bytes().set(new Uint8Array(filter.buffer, filter.byteOffset, outDepth * taps), filterCopy);
   const kernels = simd.exports<Kernels>(convKernels);
-  kernels[`pack_weights_${s.dtype}`](filterCopy, weightsAddress, outDepth, groups, filterHeight, runTaps, pairs, filterOffset);
+  kernels[`pack_weights_${s.dtype}`](filterCopy, weights, outDepth, groups, filterHeight, runTaps, pairs, filterOffset);
 
-  const bias = new Int32Array(channels);
-  if (s.bias) bias.set(s.bias);
-  let bounded = true;
-  for (let n = 0; n < outDepth; n++) {
-    const shift = s.stage.shifts[n];
-    if (shift < -BOUNDED_MAX_RIGHT_SHIFT || shift > -1) bounded = false;
-  }
-  // The row buffer spans the input columns the row's taps read, padding included; its last run may read one
-  // element past them (a run of odd length), which stays zero.
-  const bufferWidth = (outWidth - 1) * s.strideW + s.filterWidth;
+  // Fresh memory is zero: the padding channels' bias.
+  const bias = simd.alloc(layout.biasBytes);
+  if (s.bias) simd.int32s().set(s.bias.subarray(0, outDepth), bias / 4);
+  const table = simd.alloc(layout.tableBytes);
+  writeClampShiftTable(simd, convKernels, table, layout.recordBytes, s.stage, form, outDepth, (groups * GROUP) / 4);
 
-  const descriptor = new Int32Array(DESCRIPTOR_FIELDS);
-  descriptor[D_OUT_WIDTH / 4] = outWidth;
-  descriptor[D_OUT_DEPTH / 4] = outDepth;
-  descriptor[D_DEPTH / 4] = depth;
-  descriptor[D_FILTER_HEIGHT / 4] = filterHeight;
-  descriptor[D_STRIDE_H / 4] = s.strideH;
-  descriptor[D_STRIDE_W / 4] = s.strideW;
-  descriptor[D_RUN / 4] = run;
-  descriptor[D_ROW_BUFFER / 4] = simd.alloc((bufferWidth * depth + 1) * 2);
-  descriptor[D_ROW_BUFFER_WIDTH / 4] = bufferWidth;
-  descriptor[D_PAIRS / 4] = pairs;
-  descriptor[D_WEIGHTS / 4] = weightsAddress;
-  descriptor[D_BIAS / 4] = simd.place(bias);
-  descriptor[D_TABLE / 4] = bounded ? prepareBoundedTable(simd, s.stage, outDepth, channels) : prepareGeneralTable(simd, s.stage, outDepth, channels);
-  descriptor[D_PATCHES / 4] = simd.alloc(Math.ceil(outWidth / PIXELS) * pairs * PAIR_BYTES);
-  descriptor[D_GROUPS / 4] = groups;
-  descriptor[D_INPUT_OFFSET / 4] = s.inputOffset;
+  const descriptor = simd.alloc(DESCRIPTOR_BYTES);
+  const fields = simd.int32s();
+  const field = (offset: number, value: number) => {
+    fields[(descriptor + offset) / 4] = value;
+  };
+  field(D_OUT_WIDTH, outWidth);
+  field(D_OUT_DEPTH, outDepth);
+  field(D_DEPTH, depth);
+  field(D_FILTER_HEIGHT, filterHeight);
+  field(D_STRIDE_H, s.strideH);
+  field(D_STRIDE_W, s.strideW);
+  field(D_RUN, layout.run);
+  field(D_ROW_BUFFER, layout.patchesBytes);
+  field(D_ROW_BUFFER_WIDTH, bufferWidth);
+  field(D_PAIRS, pairs);
+  field(D_WEIGHTS, weights);
+  field(D_BIAS, bias);
+  field(D_TABLE, table);
+  field(D_GROUPS, groups);
+  field(D_INPUT_OFFSET, s.inputOffset);
 
-  const requantization = bounded ? 'bounded' : 'general';
   return {
-    run: kernels[`conv_row_${s.dtype}_${requantization}`],
-    descriptor: simd.place(descriptor),
-    requantization,
+    run: kernels[`conv_row_${s.dtype}_${form}`],
+    descriptor,
+    scratch: simd.scratch(convKernels, layout.scratchBytes),
+    requantization: form,
     inHeight: s.inHeight,
     inWidth: s.inWidth,
     padTop: s.padTop,
@@ -211,8 +242,8 @@ export function simdConvRow(
   row: number,
 ): void {
   conv.run(
-    conv.descriptor, input.byteOffset + inputStart, inputRows, output.byteOffset + outputStart, row,
-    conv.inHeight, conv.inWidth, conv.padTop, conv.padLeft,
+    conv.descriptor, conv.scratch.address, input.byteOffset + inputStart, inputRows, output.byteOffset + outputStart,
+    row, conv.inHeight, conv.inWidth, conv.padTop, conv.padLeft,
   );
 }
 
@@ -224,32 +255,48 @@ export const convKernels: WasmKernelModule = {
       const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
       m.addFunction(`pack_weights_${signed ? 'int8' : 'uint8'}`, [...params], [], (f) => emitPackWeights(f, signed));
     }
-    for (const [signed, bounded] of [[true, true], [false, true], [true, false], [false, false]]) {
-      const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
-      const name = `conv_row_${signed ? 'int8' : 'uint8'}_${bounded ? 'bounded' : 'general'}`;
-      m.addFunction(name, [...params], [], (f) => {
-        const [descriptor, input, inputRows, output, row, inHeight, inWidth, padTop, padLeft] = f.params;
-        const field = (offset: number) => {
-          const l = f.local('i32');
-          f.get(descriptor).mem('i32.load', offset).set(l);
-          return l;
-        };
-        const d: Descriptor = {
-          outWidth: field(D_OUT_WIDTH), outDepth: field(D_OUT_DEPTH), depth: field(D_DEPTH),
-          filterHeight: field(D_FILTER_HEIGHT), strideH: field(D_STRIDE_H), strideW: field(D_STRIDE_W),
-          run: field(D_RUN), rowBuffer: field(D_ROW_BUFFER), rowBufferWidth: field(D_ROW_BUFFER_WIDTH),
-          pairs: field(D_PAIRS), weights: field(D_WEIGHTS), bias: field(D_BIAS), table: field(D_TABLE),
-          patches: field(D_PATCHES), groups: field(D_GROUPS), inputOffset: field(D_INPUT_OFFSET),
-        };
-        const rowParams = { input, inputRows, row, inHeight, inWidth, padTop, padLeft };
-        emitPointwisePatches(f, d, signed, rowParams, () => emitPatches(f, d, signed, rowParams));
-        emitProduct(f, d, signed, bounded, output);
-      });
+    addClampShiftTableFunctions(m);
+    for (const signed of [true, false]) {
+      for (const form of ['right', 'any'] as const) {
+        const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
+        m.addFunction(`conv_row_${signed ? 'int8' : 'uint8'}_${form}`, [...params], [], (f) => {
+          const [descriptor, scratch, input, inputRows, output, row, inHeight, inWidth, padTop, padLeft] = f.params;
+          const field = (offset: number) => {
+            const l = f.local('i32');
+            f.get(descriptor).mem('i32.load', offset).set(l);
+            return l;
+          };
+          const d: Descriptor = {
+            outWidth: field(D_OUT_WIDTH), outDepth: field(D_OUT_DEPTH), depth: field(D_DEPTH),
+            filterHeight: field(D_FILTER_HEIGHT), strideH: field(D_STRIDE_H), strideW: field(D_STRIDE_W),
+            run: field(D_RUN), rowBuffer: field(D_ROW_BUFFER), rowBufferWidth: field(D_ROW_BUFFER_WIDTH),
+            pairs: field(D_PAIRS), weights: field(D_WEIGHTS), bias: field(D_BIAS), table: field(D_TABLE),
+            patches: scratch, groups: field(D_GROUPS), inputOffset: field(D_INPUT_OFFSET),
+          };
+          f.get(scratch).get(d.rowBuffer).op('i32.add').set(d.rowBuffer);
+          const rowParams = { input, inputRows, row, inHeight, inWidth, padTop, padLeft };
+          emitPointwisePatches(f, d, signed, rowParams, () => emitPatches(f, d, signed, rowParams));
+          emitProduct(f, d, signed, form, output);
+        });
+      }
     }
+  },
+  memoryBound(op: ModelOperator, tensors: readonly ModelTensor[]): MemoryBound {
+    const [input, filter] = op.inputs.map((i) => (i >= 0 ? tensors[i] : null));
+    const output = tensors[op.outputs[0]];
+    const shapes = [input?.shape, filter?.shape, output?.shape];
+    if (!shapes.every((shape) => shape?.length === 4)) return { placed: 0, scratch: 0 };
+    const [, , inWidth, depth] = input!.shape;
+    const [outDepth, filterHeight, filterWidth] = filter!.shape;
+    // A row's taps span at most the input and its padding, less than a filter's width on the two sides together.
+    const signed = input!.dtype === 'int8';
+    const layout = convLayout(signed, 'any', outDepth, filterHeight, filterWidth, depth, output.shape[2], inWidth + filterWidth - 1);
+    const placed = [layout.weightsBytes, layout.biasBytes, layout.tableBytes, DESCRIPTOR_BYTES];
+    return { placed: placed.reduce((sum, bytes) => sum + allocBound(bytes), 0), scratch: layout.scratchBytes };
   },
 };
 
-/** The descriptor's fields, loaded into locals. */
+/** The descriptor's fields, loaded into locals; the row buffer's as its address. */
 interface Descriptor {
   outWidth: Local;
   outDepth: Local;
@@ -537,7 +584,7 @@ function emitPatches(f: FunctionBuilder, d: Descriptor, signed: boolean, p: RowP
  * pixels, then the row's last one to PIXELS - 1 pixels as a block of that many (the others' lanes of the patches
  * block are not read): 7 or 14 pixels a row would waste an eighth of the work on a padding pixel otherwise.
  */
-function emitProduct(f: FunctionBuilder, d: Descriptor, signed: boolean, bounded: boolean, output: Local): void {
+function emitProduct(f: FunctionBuilder, d: Descriptor, signed: boolean, form: 'right' | 'any', output: Local): void {
   const group = f.local('i32');
   const groupWeights = f.local('i32');
   const groupBytes = f.local('i32');
@@ -552,13 +599,12 @@ function emitProduct(f: FunctionBuilder, d: Descriptor, signed: boolean, bounded
   const acc = Array.from({ length: PIXELS }, () => Array.from({ length: BLOCKS }, () => f.local('v128')));
   const weight = Array.from({ length: BLOCKS }, () => f.local('v128'));
   const pair = f.local('v128');
-  const low = f.local('v128');
-  const high = f.local('v128');
   const half = f.local('v128');
   const quads = Array.from({ length: BLOCKS }, () => f.local('v128'));
   emitHalfConstant(f, half);
   const narrow8 = signed ? 'i8x16.narrow_i16x8_s' : 'i8x16.narrow_i16x8_u';
   const size = weightBytes(signed);
+  const recordBytes = clampShiftVectors(form) * 16;
 
   // Pixels px .. px + pixels - 1 of the group; `x` walks through their block of patches to the next block.
   const block = (pixels: number) => {
@@ -578,15 +624,10 @@ function emitProduct(f: FunctionBuilder, d: Descriptor, signed: boolean, bounded
     f.get(output).get(px).get(d.outDepth).op('i32.mul', 'i32.add').get(channel).op('i32.add').set(out);
     for (const row of accs) {
       row.forEach((a, b) => {
-        if (bounded) {
-          f.get(d.table).get(channel).i32(BOUNDED_GROUP_BYTES / 4).op('i32.mul', 'i32.add');
-          f.i32(BOUNDED_HEADER_BYTES + b * BOUNDED_GROUP_BYTES).op('i32.add').set(tableGroup);
-          emitBoundedRequantize4(f, a, d.table, tableGroup, low, high, half);
-        } else {
-          f.get(d.table).get(channel).i32(4).op('i32.shl', 'i32.add').i32(REQUANT_HEADER_BYTES + b * REQUANT_GROUP_BYTES);
-          f.op('i32.add').set(tableGroup);
-          emitRequantize4(f, a, d.table, tableGroup, low, high, half);
-        }
+        // Channels channel + 4b ...: record (channel + 4b) / 4 of the table.
+        f.get(d.table).get(channel).i32(recordBytes / 4).op('i32.mul', 'i32.add');
+        f.i32(CLAMP_SHIFT_HEADER_BYTES + b * recordBytes).op('i32.add').set(tableGroup);
+        emitClampShift(f, form, a, (v) => f.get(tableGroup).mem('v128.load', 16 * v), () => f.get(d.table).mem('v128.load'), half);
         f.set(quads[b]);
       });
       emitNarrowStore(f, quads, narrow8, out, channel, d.outDepth);
@@ -639,76 +680,4 @@ function emitNarrowStore(
       });
     }
   });
-}
-
-// The bounded requantization: for layers whose right shifts r are all from 1 to BOUNDED_MAX_RIGHT_SHIFT (multipliers
-// from 2^-23 to 1/2, no left shift), exact and cheaper than ops/wasm/requantize.ts's general form:
-//   high = floor((x · M + 2^30) / 2^31)             as in requantize.ts
-//   h    = clamp(high, lo, hi)                      lo, hi per channel: the least and greatest `high` whose rounded
-//                                                   quotient lies in [min - offset, max - offset]
-//   out  = floor(((h - [h<0]) · 2^(22-r) + 2^21 + offset · 2^22) / 2^22)
-// The last line is RoundingDivideByPOT(h, r) = floor((h - [h<0] + 2^(r-1)) / 2^r) plus the offset, numerator and
-// denominator scaled by 2^(22-r): one arithmetic shift for every lane. RoundingDivideByPOT is nondecreasing in h, so
-// clamping h clamps the result; and |h| ≤ 2^(r+8) + 2^r then, so nothing wraps.
-const BOUNDED_MAX_RIGHT_SHIFT = 22;
-/** The table's header: 2^21 + offset·2^22 as an i32x4. */
-const BOUNDED_HEADER_BYTES = 16;
-/** Per group of four channels, i32x4 vectors: M, lo, hi, 2^(22-r). */
-const BOUNDED_GROUP_BYTES = 64;
-
-/**
- * The bounded table of `channels` (a multiple of 4, the ones from `outDepth` on padding, requantized as the last
- * real channel: their results are never stored).
- */
-function prepareBoundedTable(simd: SimdMemory, stage: OutputStage, outDepth: number, channels: number): number {
-  const { multipliers, shifts } = stage;
-  const low = stage.min - stage.outputOffset;
-  const high = stage.max - stage.outputOffset;
-  const table = new Int32Array((BOUNDED_HEADER_BYTES + (channels / 4) * BOUNDED_GROUP_BYTES) / 4);
-  table.fill((1 << 21) + stage.outputOffset * (1 << 22), 0, 4);
-  for (let n = 0, at = BOUNDED_HEADER_BYTES / 4; n < channels; n++, at += (n & 3) === 0 ? BOUNDED_GROUP_BYTES / 4 - 3 : 1) {
-    const c = n < outDepth ? n : outDepth - 1;
-    const right = -shifts[c];
-    table[at] = multipliers[c];
-    table[at + 4] = greatestRoundingTo(low - 1, right) + 1;
-    table[at + 8] = greatestRoundingTo(high, right);
-    table[at + 12] = 1 << (BOUNDED_MAX_RIGHT_SHIFT - right);
-  }
-  return simd.place(table);
-}
-
-/** requantize.ts's table of `channels`, the padding channels requantized as the last real one. */
-function prepareGeneralTable(simd: SimdMemory, stage: OutputStage, outDepth: number, channels: number): number {
-  const padded = (values: Int32Array) => {
-    const out = new Int32Array(channels);
-    out.set(values.subarray(0, outDepth));
-    out.fill(values[outDepth - 1], outDepth);
-    return out;
-  };
-  return prepareRequantTable(simd, { ...stage, multipliers: padded(stage.multipliers), shifts: padded(stage.shifts) }, channels);
-}
-
-/**
- * The greatest h whose RoundingDivideByPOT(h, right) is at most `value` (it is nondecreasing in h), for |value| ≤
- * 2^8 and right ≤ BOUNDED_MAX_RIGHT_SHIFT, where h is within int32. For right ≥ 1 that is the greatest h with
- * h + 2^(right-1) - [h<0] < c + 2^(right-1), c = (value + 1)·2^right - 2^(right-1): c - 1 when c > 0, else c
- * (c is an odd multiple of 2^(right-1), never 0).
- */
-function greatestRoundingTo(value: number, right: number): number {
-  if (right === 0) return value;
-  const c = (value + 1) * (1 << right) - (1 << (right - 1));
-  return c > 0 ? c - 1 : c;
-}
-
-/** As emitRequantize4 (requantize.ts), from a bounded table: the four results, clamped and offset, on the stack. */
-function emitBoundedRequantize4(
-  f: FunctionBuilder, acc: Local, table: Local, group: Local, low: Local, high: Local, half: Local,
-): void {
-  const highHalves = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
-  f.get(acc).get(group).mem('v128.load', 0).op('i64x2.extmul_low_i32x4_s').get(half).op('i64x2.add').i32(1).op('i64x2.shl').set(low);
-  f.get(acc).get(group).mem('v128.load', 0).op('i64x2.extmul_high_i32x4_s').get(half).op('i64x2.add').i32(1).op('i64x2.shl').set(high);
-  f.get(low).get(high).shuffle(highHalves);
-  f.get(group).mem('v128.load', 16).op('i32x4.max_s').get(group).mem('v128.load', 32).op('i32x4.min_s').set(acc);
-  f.get(acc).get(acc).i32(31).op('i32x4.shr_s', 'i32x4.add').get(group).mem('v128.load', 48).op('i32x4.mul');
-  f.get(table).mem('v128.load', 0).op('i32x4.add').i32(BOUNDED_MAX_RIGHT_SHIFT).op('i32x4.shr_s');
 }

@@ -17,60 +17,75 @@
 // for twenty-five. Stride 2 needs only the even columns' pairs, stride 1 all of them. A scratch row is group-major
 // (a group's pairs are consecutive 16-byte vectors), so the kernel runs one group along the whole row with its
 // weights and requantization constants in locals, four pixels a step. Consecutive output rows share input rows
-// (all but one or two), so the last converted rows are kept by row index: see simdDepthwiseRow.
+// (all but one or two), so the last converted rows are kept by row index: see simdDepthwiseRow. The rows live in
+// scratch memory that all depthwise layers share (SimdMemory.scratch), so a layer keeps them only while no other
+// layer's call came between (two layers fused row by row take turns).
 //
 // Requantization, TFLM's MultiplyByQuantizedMultiplier (double rounding) then the activation's clamp and the output
-// offset, is exact, and cheaper than the general form of ops/wasm/requantize.ts for layers whose right shifts r are
-// at most 22 (multipliers from 2^-23 up; prepare declines the others):
-//   high = floor((x·2^left · M + 2^30) / 2^31)      64-bit lane products (i64x2.extmul), as in requantize.ts
-//   h    = clamp(high, lo, hi)                      lo, hi per channel: the least and the greatest `high` whose
-//                                                   rounded quotient lies in [min - offset, max - offset]
-//   out  = floor((h·2^(22-r) - [h<0]·s + 2^21 + offset·2^22) / 2^22),   s = 2^(22-r), or 2^21 where r = 0
-// RoundingDivideByPOT(h, r) is floor((h - [h<0] + 2^(r-1)) / 2^r) for r ≥ 1 and h for r = 0; scaling numerator and
-// denominator by 2^(22-r) makes the division one arithmetic shift for every lane, r = 0 lanes included. It is
-// nondecreasing in `high`, so clamping `high` to [lo, hi] clamps the result, and it bounds |h|·2^(22-r) below
-// 2^30 + 2^21: nothing wraps, offset included.
-//
-// The compact form, for the usual layer (every r ≥ 1, no left shift, and |bias| + 255·(sum of |W|) < 2^30, so
-// twice the sum fits int32 whatever the input), saves five operations of that: the weights are doubled, so the
-// lanes hold x = 2·(sum of the taps), and the high halves of x·M + (2·bias·M + 2^31) are `high`: the bias and the
-// rounding term are one 64-bit constant per lane, and no shift is needed. With r ≥ 1, s = 2^(22-r) and the sign
-// term folds into (h + (h >> 31))·2^(22-r).
+// offset, is requantize.ts's clamp-then-shift form, exact for right shifts up to 22 (multipliers from 2^-23 up;
+// prepare declines the others), in registers. The compact form of this file is its 'folded' variant, for the usual
+// layer (every channel shifting right, and |bias| + 255·(sum of |W|) < 2^30, so twice the sum fits int32 whatever
+// the input): the weights are doubled, the bias is folded into the product's rounding term, five operations fewer
+// than the 'any' variant, which the other layers run with the bias added.
 import type { FunctionBuilder, Local, ModuleBuilder, ValueType } from '../../src/wasm/assembler.js';
-import type { SimdMemory, WasmKernelModule } from '../../src/wasm/runtime.js';
+import type { ModelOperator, ModelTensor } from '../../src/model.js';
+import { allocBound, type MemoryBound, type SharedScratch, type SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
 import type { QuantizedArray, WindowData } from '../conv-common.js';
 import type { OutputStage } from '../fast/requantize.js';
-import { emitHalfConstant } from './requantize.js';
-
-/** Right shifts up to this are requantized here: h·2^(22-r) must stay integral. */
-const MAX_RIGHT_SHIFT = 22;
+import {
+  addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, CLAMP_SHIFT_INPUT_BYTES, CLAMP_SHIFT_MAX_RIGHT,
+  clampShiftVectors, emitClampShift, emitHalfConstant, writeClampShiftTable, type ClampShiftForm,
+} from './requantize.js';
 
 /** Filter sizes (square) the kernel is built for. */
 const SIZES = [3, 5];
 
 /**
- * The layer's constants in SIMD memory: a header, the i32x4 2^21 + offset·2^22, then per group of four channels
- * these vectors: i32x4 of 2^left (general form), M, lo, hi, 2^(22-r), s (general form), the bias (general form),
- * then per filter row the int16 weights of its column pairs (0, 1), (2, 3) ... with a zero after the last column,
- * in each channel's lane. The compact form keeps its i64x2 2·bias·M + 2^31 of channels 0, 1 and 2, 3 where 2^left
- * and s would be.
+ * The layer's constants in SIMD memory: requantize.ts's clamp-then-shift table ('folded' or 'any'), whose record
+ * for each group of four channels goes on with these vectors: the bias ('any'), then per filter row the int16
+ * weights of its column pairs (0, 1), (2, 3) ... with a zero after the last column, in each channel's lane.
  */
-const HEADER_BYTES = 16;
-const LEFT = 0;
-const MULTIPLIER = 1;
-const LOW = 2;
-const HIGH = 3;
-const SCALE = 4;
-const SIGN = 5;
-const BIAS = 6;
-const WEIGHTS = 7;
-const BIAS_ROUNDING_LOW = LEFT;
-const BIAS_ROUNDING_HIGH = SIGN;
+const REQUANTIZATION = clampShiftVectors('any');
+const BIAS = REQUANTIZATION;
+const WEIGHTS = BIAS + 1;
 
 /** Column pairs of a filter row of `size` columns. */
 const pairsOf = (size: number) => Math.ceil(size / 2);
 /** Vectors of a group's constants for a filter of `size` by `size`. */
 const groupVectors = (size: number) => WEIGHTS + size * pairsOf(size);
+
+/** The scratch's first bytes: `pin` (see emitDepthwise); the converted rows' slots follow. */
+const PIN_BYTES = 16;
+/** What a slot holds (slotRows): nothing, or a row of zero points, which rows above and below the input read. */
+const EMPTY = -1;
+const PADDING_ROW = -2;
+
+/**
+ * The layer's sizes in SIMD memory (prepareSimdDepthwise, depthwiseKernels.memoryBound): output pixel ox reads
+ * pairs ox + i·2/stride, i < pairsOf(size), so a converted row holds `pairs` pairs per group; groups a multiple of
+ * 256 bytes apart put the conversion's stores to sixteen groups 4 KiB apart, which the cache takes badly (twice the
+ * time at 14x14x576, measured): one pair more then.
+ */
+function depthwiseLayout(size: number, channels: number, inDepth: number, outWidth: number, stride: number) {
+  const groups = Math.ceil(channels / 4);
+  const pairs = outWidth + ((pairsOf(size) - 1) * 2) / stride;
+  const groupBytes = (pairs + (pairs % 16 === 0 ? 1 : 0)) * 16;
+  const rowBytes = groups * groupBytes;
+  const recordBytes = groupVectors(size) * 16;
+  const records = CLAMP_SHIFT_HEADER_BYTES + groups * recordBytes;
+  return {
+    groups, pairs, groupBytes, rowBytes, recordBytes,
+    /**
+     * Behind the records: first the filter's copy for pack_weights (which reads 3 bytes past it), then the
+     * requantization table's inputs (writeClampShiftTable).
+     */
+    filterCopy: records,
+    paramsBytes: records + Math.max(size * size * channels + 3, CLAMP_SHIFT_INPUT_BYTES * channels),
+    /** The zero point once per input channel, at least 8 times. */
+    paddingBytes: Math.max(inDepth, 8),
+    scratchBytes: PIN_BYTES + size * rowBytes,
+  };
+}
 
 type ConvertRow = (
   src: number, width: number, channels: number, padLeft: number, pairs: number, dst: number, padding: number,
@@ -101,134 +116,87 @@ export interface SimdDepthwise {
   /** Output channels per input channel. */
   multiplier: number;
   stride: number;
-  /** Column pairs a scratch row holds per group, and the bytes from one group's pairs to the next group's. */
+  /** Column pairs a converted row holds per group, the bytes from one group's pairs to the next group's, and a
+   * converted row's bytes. */
   pairs: number;
   groupBytes: number;
+  rowBytes: number;
   convertRow: ConvertRow;
   row: DepthwiseRow;
   /** Whether the layer runs the compact form of requantization (see the file's comment). */
   compact: boolean;
   /** Byte addresses in SIMD memory: the layer's constants; the zero point once per input channel (at least 8
-   * times), which columns left and right of the input read; a scratch row of zero points, which rows above and
-   * below the input read. */
+   * times), which columns left and right of the input read. */
   params: number;
   padding: number;
-  paddingRow: number;
-  /** The scratch rows, and the input row each holds (-1: none). */
-  slots: Int32Array;
+  /** The depthwise layers' shared scratch: `pin`, then `size` slots of converted rows. */
+  scratch: SharedScratch;
+  /** What each slot holds: an input row, PADDING_ROW or EMPTY; valid while the scratch's owner is this layer. */
   slotRows: Int32Array;
   /** Where the last call read its input, the window it had, and which output row it computed. */
   lastInput: number;
   lastInputRows: number;
   lastWindow: WindowData | null;
   lastRow: number;
-  /** This row's scratch rows, top to bottom. */
+  /** This row's converted rows, top to bottom. */
   taps: Int32Array;
-  /** 16 bytes of scratch memory (see emitDepthwise). */
-  pin: number;
 }
 
 /**
  * The SIMD kernel of a layer it handles (3x3 or 5x5, no dilation, stride 1 or 2, double rounding, right shifts up
- * to 22), else null. Places the layer's constants and its scratch rows in `simd`.
+ * to 22), else null. Places the layer's constants in `simd`, and asks for its share of the scratch.
  */
 export function prepareSimdDepthwise(simd: SimdMemory, s: SimdDepthwiseSource): SimdDepthwise | null {
   const { filterHeight: K, outDepth: C, strideW: stride, filter, filterOffset, inputOffset, stage } = s;
   const fits = SIZES.includes(K) && s.filterWidth === K && s.dilationH === 1 && s.dilationW === 1 &&
     s.strideW === s.strideH && (stride === 1 || stride === 2) && stage.rounding === 'double' &&
-    stage.shifts.every((shift) => shift >= -MAX_RIGHT_SHIFT);
+    stage.shifts.every((shift) => shift >= -CLAMP_SHIFT_MAX_RIGHT);
   if (!fits) return null;
   const taps = K * K;
-  const pairsPerRow = pairsOf(K);
+  // The compact form needs |bias| + 255·(sum of |W|) < 2^30, the bias including the input offset's share: taking
+  // 255 for every |W| and for |inputOffset|, that holds when the model's bias is below 2^30 - 2·255·255·taps.
+  const compact = stage.shifts.every((shift) => shift < 0) &&
+    (!s.bias || s.bias.every((b) => Math.abs(b) < 2 ** 30 - 2 * 255 * 255 * taps));
 
-  // The bias with the input offset's share, exact (TFLM's int32 sum wraps it, and so do the general form's lanes).
-  const bias = new Float64Array(C);
-  let compact = stage.shifts.every((shift) => shift < 0);
-  for (let c = 0; c < C; c++) {
-    let sum = 0;
-    let magnitude = 0;
-    for (let t = 0; t < taps; t++) {
-      const w = filter[t * C + c] + filterOffset;
-      sum += w;
-      magnitude += Math.abs(w);
-    }
-    bias[c] = (s.bias ? s.bias[c] : 0) + inputOffset * sum;
-    if (Math.abs(bias[c]) + 255 * magnitude >= 2 ** 30) compact = false;
-  }
-  const groups = Math.ceil(C / 4);
-  const groupInts = groupVectors(K) * 4;
-  const params = new Int32Array(HEADER_BYTES / 4 + groups * groupInts);
-  const weights = new Int16Array(params.buffer);
-  params.fill(2 ** 21 + stage.outputOffset * 2 ** 22, 0, 4);
-  for (let n = 0; n < groups * 4; n++) {
-    // Padding lanes compute values that are never stored; give them a real channel's constants.
-    const c = Math.min(n, C - 1);
-    // Lane n & 3 of the group's vector v is params[group + 4v].
-    const group = HEADER_BYTES / 4 + (n >> 2) * groupInts + (n & 3);
-    for (let fy = 0; fy < K; fy++) {
-      for (let fx = 0; fx < K; fx++) {
-        const w = (filter[(fy * K + fx) * C + c] + filterOffset) * (compact ? 2 : 1);
-        weights[2 * (group + 4 * (WEIGHTS + fy * pairsPerRow + (fx >> 1))) + (fx & 1)] = w;
-      }
-    }
-    const shift = stage.shifts[c];
-    const right = shift > 0 ? 0 : -shift;
-    const multiplier = stage.multipliers[c];
-    params[group + 4 * MULTIPLIER] = multiplier;
-    params[group + 4 * LOW] = greatestRoundingTo(stage.min - stage.outputOffset - 1, right) + 1;
-    params[group + 4 * HIGH] = greatestRoundingTo(stage.max - stage.outputOffset, right);
-    params[group + 4 * SCALE] = 2 ** (MAX_RIGHT_SHIFT - right);
-    if (compact) {
-      // The i64 2·bias·M + 2^31 as two int32 words, exact in doubles: M's 16-bit halves keep products below 2^48.
-      const high = 2 * bias[c] * Math.floor(multiplier / 2 ** 16);
-      const highWords = Math.floor(high / 2 ** 16);
-      const rest = (high - highWords * 2 ** 16) * 2 ** 16 + 2 * bias[c] * (multiplier % 2 ** 16) + 2 ** 31;
-      const carry = Math.floor(rest / 2 ** 32);
-      // Channels 0, 1 in the vector of 2^left, 2 and 3 in that of s.
-      const vector = (n & 3) < 2 ? BIAS_ROUNDING_LOW : BIAS_ROUNDING_HIGH;
-      const at = HEADER_BYTES / 4 + (n >> 2) * groupInts + 4 * vector + 2 * (n & 1);
-      params[at] = rest - carry * 2 ** 32;
-      params[at + 1] = highWords + carry;
-    } else {
-      params[group + 4 * BIAS] = bias[c];
-      params[group + 4 * LEFT] = shift > 0 ? 2 ** shift : 1;
-      params[group + 4 * SIGN] = Math.min(2 ** (MAX_RIGHT_SHIFT - right), 2 ** (MAX_RIGHT_SHIFT - 1));
-    }
-  }
-
-  // Output pixel ox reads pairs ox + i·2/stride, i < pairsPerRow.
-  const pairs = s.outWidth + ((pairsPerRow - 1) * 2) / stride;
-  // Groups a multiple of 256 bytes apart put the conversion's stores to sixteen groups 4 KiB apart, which the
-  // cache takes badly (twice the time at 14x14x576, measured): one pair more then.
-  const rowGroupBytes = (pairs + (pairs % 16 === 0 ? 1 : 0)) * 16;
-  const rowBytes = groups * rowGroupBytes;
+  // The constants, straight into SIMD memory. The weights are packed by pack_weights (WebAssembly: a JS loop runs
+  // slowly until the JIT has warmed to it, in the first loads of a process) from a copy of the filter behind the
+  // records; it leaves the sum of each channel's weights (W = w + filterOffset) in its bias lane.
+  const layout = depthwiseLayout(K, C, s.inDepth, s.outWidth, stride);
+  const { recordBytes } = layout;
+  const params = simd.alloc(layout.paramsBytes);
+  const records = params + CLAMP_SHIFT_HEADER_BYTES;
+  const filterCopy = params + layout.filterCopy;
+  simd.bytes().set(new Uint8Array(filter.buffer, filter.byteOffset, taps * C), filterCopy);
   const kernels = simd.exports<Kernels>(depthwiseKernels);
   const type = filter instanceof Int8Array ? 'int8' : 'uint8';
-  const zeroPoint = -inputOffset;
+  kernels[`pack_weights_${type}`](filterCopy, K, C, filterOffset, compact ? 2 : 1, records, recordBytes);
+
+  // The bias with the input offset's share, exact (TFLM's int32 sum wraps it, and so do the 'any' form's lanes):
+  // folded into the requantization, or in its own vector.
+  const bias = new Float64Array(C);
+  const words = simd.int32s();
+  const biasWords = (records + BIAS * 16) >>> 2;
+  for (let c = 0; c < C; c++) {
+    const lane = biasWords + (c >> 2) * (recordBytes >>> 2) + (c & 3);
+    bias[c] = (s.bias ? s.bias[c] : 0) + inputOffset * words[lane];
+    if (!compact) words[lane] = bias[c];
+  }
+  const form: ClampShiftForm = compact ? 'folded' : 'any';
+  writeClampShiftTable(simd, depthwiseKernels, params, recordBytes, stage, form, C, layout.groups, bias);
+  const padding = simd.alloc(layout.paddingBytes);
+  simd.bytes().fill(-inputOffset & 0xff, padding, padding + layout.paddingBytes);
+
   return {
-    size: K, channels: C, multiplier: s.depthMultiplier, stride, pairs, groupBytes: rowGroupBytes,
+    size: K, channels: C, multiplier: s.depthMultiplier, stride,
+    pairs: layout.pairs, groupBytes: layout.groupBytes, rowBytes: layout.rowBytes,
     convertRow: kernels[`convert_s${stride}_${type}`],
     row: kernels[`depthwise${K}x${K}_s${stride}${compact ? '_compact' : ''}`],
-    compact,
-    params: simd.place(params),
-    padding: simd.place(new Uint8Array(Math.max(s.inDepth, 8)).fill(zeroPoint & 0xff)),
-    paddingRow: simd.place(new Int16Array(rowBytes / 2).fill(zeroPoint)),
-    slots: Int32Array.from({ length: K }, () => simd.alloc(rowBytes)),
-    slotRows: new Int32Array(K).fill(-1),
+    compact, params, padding,
+    scratch: simd.scratch(depthwiseKernels, layout.scratchBytes),
+    slotRows: new Int32Array(K).fill(EMPTY),
     lastInput: -1, lastInputRows: -1, lastWindow: null, lastRow: -1,
     taps: new Int32Array(Math.max(...SIZES)),
-    pin: simd.alloc(16),
   };
-}
-
-/**
- * The greatest h whose RoundingDivideByPOT(h, right) = floor((h - [h<0] + 2^(right-1)) / 2^right) is at most
- * `value` (|value| ≤ 2^8 + 1): for value ≥ 0 every h < 0 qualifies and h ≥ 0 needs h + 2^(right-1) <
- * (value + 1)·2^right; for value < 0, h must be negative and h - 1 + 2^(right-1) < (value + 1)·2^right.
- */
-function greatestRoundingTo(value: number, right: number): number {
-  if (right === 0) return value;
-  return value * 2 ** right + 2 ** (right - 1) - (value >= 0 ? 1 : 0);
 }
 
 /**
@@ -236,12 +204,14 @@ function greatestRoundingTo(value: number, right: number): number {
  * `output` from element `outputStart`; input row y at element inputStart + (y mod inputRows) · inWidth · inDepth.
  * Both views must lie in the SimdMemory the kernel was prepared on.
  *
- * Converted rows are reused only from the previous call, and only when that call computed row - 1 of the same
- * pass (same input address, ring size and window): then every row both windows read was already written when
- * the previous call read it and is still in place, in a ring of at least the window's rows as in a whole tensor
- * or one computed in place (a row is overwritten only once no later output row reads it). A new pass starts at
- * output row 0, or at another address, and finds nothing cached. All input rows are read before any output is
- * written, so the output may overwrite input rows no later call reads.
+ * Converted rows are reused only from the previous call, and only when that call was this layer's (no other
+ * layer used the shared slots since) and computed row - 1 of the same pass (same input address, ring size and
+ * window): then every row both windows read was already written when the previous call read it and is still in
+ * place, in a ring of at least the window's rows as in a whole tensor or one computed in place (a row is
+ * overwritten only once no later output row reads it). A new pass starts at output row 0, or at another address,
+ * and finds nothing cached. All input rows are read before any output is written, so the output may overwrite
+ * input rows no later call reads. Rows above and below the input read a row of zero points, converted into a
+ * slot as the input rows are.
  */
 export function simdDepthwiseRow(
   dw: SimdDepthwise,
@@ -253,40 +223,47 @@ export function simdDepthwiseRow(
   outputStart: number,
   row: number,
 ): void {
-  const { size: K, channels: C, slots, slotRows, taps } = dw;
+  const { size: K, channels: C, scratch, slotRows, taps } = dw;
   const inputAddress = input.byteOffset + inputStart;
-  const samePass = row === dw.lastRow + 1 && inputAddress === dw.lastInput && inputRows === dw.lastInputRows &&
-    d === dw.lastWindow;
+  const samePass = scratch.owner === dw && row === dw.lastRow + 1 && inputAddress === dw.lastInput &&
+    inputRows === dw.lastInputRows && d === dw.lastWindow;
   if (!samePass) {
-    slotRows.fill(-1);
+    slotRows.fill(EMPTY);
+    scratch.owner = dw;
     dw.lastInput = inputAddress;
     dw.lastInputRows = inputRows;
     dw.lastWindow = d;
   }
   dw.lastRow = row;
   const top = row * dw.stride - d.padTop;
+  const readsPadding = top < 0 || top + K > d.inHeight;
+  const slots = scratch.address + PIN_BYTES;
   for (let fy = 0; fy < K; fy++) {
     const y = top + fy;
-    if (y < 0 || y >= d.inHeight) {
-      taps[fy] = dw.paddingRow;
-      continue;
-    }
-    let slot = slotRows.indexOf(y);
+    const content = y < 0 || y >= d.inHeight ? PADDING_ROW : y;
+    let slot = slotRows.indexOf(content);
     if (slot < 0) {
-      // A slot holding none of this window's rows: K slots, at most K rows.
+      // A slot holding nothing this window reads: K slots, at most K different rows.
       slot = 0;
-      while (slotRows[slot] >= 0 && slotRows[slot] >= top && slotRows[slot] < top + K) slot++;
-      slotRows[slot] = y;
-      const source = inputAddress + (y % inputRows) * d.inWidth * d.inDepth;
+      for (;; slot++) {
+        const held = slotRows[slot];
+        if (held === EMPTY || (held === PADDING_ROW ? !readsPadding : held < top || held >= top + K)) break;
+      }
+      slotRows[slot] = content;
       const { pairs, padding, groupBytes, multiplier } = dw;
-      dw.convertRow(source, d.inWidth, d.inDepth, d.padLeft, pairs, slots[slot], padding, groupBytes, multiplier);
+      const at = slots + slot * dw.rowBytes;
+      if (content === PADDING_ROW) dw.convertRow(padding, 0, d.inDepth, 0, pairs, at, padding, groupBytes, multiplier);
+      else {
+        const source = inputAddress + (y % inputRows) * d.inWidth * d.inDepth;
+        dw.convertRow(source, d.inWidth, d.inDepth, d.padLeft, pairs, at, padding, groupBytes, multiplier);
+      }
     }
-    taps[fy] = slots[slot];
+    taps[fy] = slots + slot * dw.rowBytes;
   }
   // Rows past the filter's are extra arguments, which WebAssembly ignores.
   dw.row(
-    dw.groupBytes, dw.params, output.byteOffset + outputStart, d.outWidth, C, dw.pin, taps[0], taps[1], taps[2],
-    taps[3], taps[4],
+    dw.groupBytes, dw.params, output.byteOffset + outputStart, d.outWidth, C, scratch.address, taps[0], taps[1],
+    taps[2], taps[3], taps[4],
   );
 }
 
@@ -294,6 +271,10 @@ export const depthwiseKernels: WasmKernelModule = {
   name: 'ops/wasm/depthwise.ts',
   emit(m: ModuleBuilder) {
     const i32 = (n: number) => new Array<ValueType>(n).fill('i32');
+    for (const signed of [true, false]) {
+      m.addFunction(`pack_weights_${signed ? 'int8' : 'uint8'}`, i32(7), [], (f) => emitPackWeights(f, signed));
+    }
+    addClampShiftTableFunctions(m);
     for (const stride of [1, 2]) {
       for (const signed of [true, false]) {
         const name = `convert_s${stride}_${signed ? 'int8' : 'uint8'}`;
@@ -307,7 +288,60 @@ export const depthwiseKernels: WasmKernelModule = {
       }
     }
   },
+  memoryBound(op: ModelOperator, tensors: readonly ModelTensor[]): MemoryBound {
+    const [input, filter] = op.inputs.map((i) => (i >= 0 ? tensors[i] : null));
+    const output = tensors[op.outputs[0]];
+    const shapes = [input?.shape, filter?.shape, output?.shape];
+    if (!shapes.every((shape) => shape?.length === 4)) return { placed: 0, scratch: 0 };
+    // Stride 1 reads the most pairs.
+    const layout = depthwiseLayout(filter!.shape[1], filter!.shape[3], input!.shape[3], output.shape[2], 1);
+    return { placed: allocBound(layout.paramsBytes) + allocBound(layout.paddingBytes), scratch: layout.scratchBytes };
+  },
 };
+
+/**
+ * pack_weights(filter, size, channels, filterOffset, scale, records, recordBytes): from the filter's bytes at
+ * `filter` ([size, size, channels]), each weight W = w + filterOffset, times `scale`, as int16 into its lane of its
+ * pair's vector in the group records at `records`, `recordBytes` apart (see prepareSimdDepthwise); and each
+ * channel's sum of W (not scaled) into its lane of the bias vector. Four channels a step: the last group's
+ * padding lanes read the bytes after its channels (up to 3 past the filter) and get values nothing uses.
+ */
+function emitPackWeights(f: FunctionBuilder, signed: boolean): void {
+  const [filter, size, channels, filterOffset, scale, records, recordBytes] = f.params;
+  const [c, record, fy, pair, column, pairsPerRow] = Array.from({ length: 6 }, () => f.local('i32'));
+  const [offset, scales, sum, even, odd] = Array.from({ length: 5 }, () => f.local('v128'));
+  const extend = signed ? 'i16x8.extend_low_i8x16_s' : 'i16x8.extend_low_i8x16_u';
+  f.get(size).i32(1).op('i32.add').i32(1).op('i32.shr_u').set(pairsPerRow);
+  f.get(filterOffset).op('i16x8.splat').set(offset);
+  f.get(scale).op('i16x8.splat').set(scales);
+  // The four channels' W of filter column `column` of row fy, as int16 in the low lanes.
+  const weights = () => {
+    f.get(filter).get(fy).get(size).op('i32.mul').get(column).op('i32.add').get(channels).op('i32.mul', 'i32.add');
+    f.get(c).op('i32.add').mem('v128.load32_zero').op(extend).get(offset).op('i16x8.add');
+  };
+  f.forLoop(c, () => f.i32(0), () => f.get(channels), 4, () => {
+    f.get(records).get(c).i32(2).op('i32.shr_u').get(recordBytes).op('i32.mul', 'i32.add').set(record);
+    f.i32(0).op('i32x4.splat').set(sum);
+    f.forLoop(fy, () => f.i32(0), () => f.get(size), 1, () => {
+      f.forLoop(pair, () => f.i32(0), () => f.get(pairsPerRow), 1, () => {
+        // Columns 2·pair and 2·pair + 1 (a zero weight past the row's last column).
+        f.get(pair).i32(1).op('i32.shl').set(column);
+        weights();
+        f.set(even);
+        f.i32(0).op('i32x4.splat').set(odd);
+        f.get(column).i32(1).op('i32.add').tee(column).get(size).op('i32.lt_s').if(() => {
+          weights();
+          f.set(odd);
+        });
+        f.get(sum).get(even).op('i32x4.extend_low_i16x8_s', 'i32x4.add').get(odd).op('i32x4.extend_low_i16x8_s', 'i32x4.add').set(sum);
+        f.get(record).i32(WEIGHTS).get(fy).get(pairsPerRow).op('i32.mul', 'i32.add').get(pair).op('i32.add');
+        f.i32(4).op('i32.shl', 'i32.add');
+        f.get(even).get(odd).shuffle(INTERLEAVE_LOW).get(scales).op('i16x8.mul').mem('v128.store');
+      });
+    });
+    f.get(record).get(sum).mem('v128.store', BIAS * 16);
+  });
+}
 
 /**
  * convert(src, width, channels, padLeft, pairs, dst, padding, groupBytes, multiplier): for k < pairs and output
@@ -405,8 +439,6 @@ function emitConvert(f: FunctionBuilder, stride: number, signed: boolean): void 
 /** i16 lanes a0 b0 a1 b1 a2 b2 a3 b3, and a4 b4 ... a7 b7, of two i16x8 a and b. */
 const INTERLEAVE_LOW = [0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23];
 const INTERLEAVE_HIGH = INTERLEAVE_LOW.map((i) => i + 8);
-/** The high i32 halves of the i64 lanes of two vectors. */
-const HIGH_HALVES = [4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31];
 
 /** Output pixels a step takes. */
 const BLOCK = 4;
@@ -453,7 +485,7 @@ function emitDepthwise(f: FunctionBuilder, size: number, stride: number, compact
   const second = (2 / stride) * 16;
   const constant = (v: number) => f.get(constants[v]);
 
-  // acc[p] for pixels ox + p, p < n: the dot products of each filter row's pairs, and in the general form the bias.
+  // acc[p] for pixels ox + p, p < n: the dot products of each filter row's pairs, and in the 'any' form the bias.
   const accumulate = (n: number) => {
     for (let p = 0; p < n; p++) {
       if (!compact) constant(BIAS);
@@ -470,34 +502,8 @@ function emitDepthwise(f: FunctionBuilder, size: number, stride: number, compact
   };
   // acc[p] requantized, clamped and offset (see the file's comment), in place.
   const requantize = (p: number) => {
-    const x = acc[p];
-    if (compact) {
-      for (const [extmul, biasRounding] of [['low', BIAS_ROUNDING_LOW], ['high', BIAS_ROUNDING_HIGH]] as const) {
-        f.get(x);
-        constant(MULTIPLIER).op(`i64x2.extmul_${extmul}_i32x4_s`);
-        constant(biasRounding).op('i64x2.add');
-      }
-    } else {
-      f.get(x);
-      constant(LEFT).op('i32x4.mul').set(x);
-      for (const extmul of ['low', 'high'] as const) {
-        f.get(x);
-        constant(MULTIPLIER).op(`i64x2.extmul_${extmul}_i32x4_s`).get(half).op('i64x2.add').i32(1).op('i64x2.shl');
-      }
-    }
-    f.shuffle(HIGH_HALVES);
-    constant(LOW).op('i32x4.max_s');
-    constant(HIGH).op('i32x4.min_s').set(x);
-    if (compact) {
-      f.get(x).get(x).i32(31).op('i32x4.shr_s', 'i32x4.add');
-      constant(SCALE).op('i32x4.mul');
-    } else {
-      f.get(x);
-      constant(SCALE).op('i32x4.mul');
-      f.get(x).i32(31).op('i32x4.shr_s');
-      constant(SIGN).op('v128.and', 'i32x4.sub');
-    }
-    f.get(rounding).op('i32x4.add').i32(MAX_RIGHT_SHIFT).op('i32x4.shr_s').set(x);
+    emitClampShift(f, compact ? 'folded' : 'any', acc[p], constant, () => f.get(rounding), half);
+    f.set(acc[p]);
   };
   const moveOn = (pixels: number) => {
     for (const row of rows) f.get(row).i32(pixels * 16).op('i32.add').set(row);
@@ -529,7 +535,7 @@ function emitDepthwise(f: FunctionBuilder, size: number, stride: number, compact
   };
 
   f.forLoop(c, () => f.i32(0), () => f.get(channels), 4, () => {
-    f.get(params).i32(HEADER_BYTES).op('i32.add').get(c).i32(vectors * 4).op('i32.mul', 'i32.add').set(group);
+    f.get(params).i32(CLAMP_SHIFT_HEADER_BYTES).op('i32.add').get(c).i32(vectors * 4).op('i32.mul', 'i32.add').set(group);
     for (let v = 0; v < vectors; v++) f.get(group).mem('v128.load', v * 16).set(constants[v]);
     scratchRows.forEach((row, fy) => {
       f.get(row).get(c).i32(2).op('i32.shr_u').get(groupBytes).op('i32.mul', 'i32.add').set(rows[fy]);

@@ -7,9 +7,15 @@
 // addresses, never views, and the interpreter freezes the memory before it makes the tensors' views. Growing is
 // also slow for everyone: V8 compiles typed-array accesses without detach checks only until the first
 // ArrayBuffer of the process is detached, and every JS kernel then runs ~12% slower (measured on MobileNet v2). So
-// the memory starts at an upper bound of what the interpreter will place (the pages are only reserved: the OS
-// backs what is touched) and grows only if that bound was wrong.
+// the memory starts at an upper bound of what the interpreter will place, which kernel files help compute
+// (WasmKernelModule.memoryBound), and grows only if that bound was wrong. The bound should be tight: V8 counts the
+// whole reservation as external memory, and each load's reservation brings the next garbage collection closer.
+//
+// Scratch memory that a kernel needs only during one call (converted rows, patches) is shared by all layers of a
+// kind (scratch): their calls never overlap, so one region sized for the largest serves them all, and the memory
+// holds, and the OS backs, one layer's scratch instead of every layer's.
 import { UnsupportedFeatureError } from '../errors.js';
+import type { ModelOperator, ModelTensor } from '../model.js';
 import { ModuleBuilder } from './assembler.js';
 
 /** A module of SIMD kernels: its functions, emitted on first use. */
@@ -17,9 +23,30 @@ export interface WasmKernelModule {
   /** For errors: which kernel file this is. */
   readonly name: string;
   emit(module: ModuleBuilder): void;
+  /**
+   * At most what preparing `op` places in SIMD memory with this file's kernels: `placed` bytes of its own, and
+   * `scratch`, its request for the kernel's shared scratch (SimdMemory.scratch). Without it, an operator is
+   * counted as placing at most DEFAULT_OPERATOR_BYTES.
+   */
+  memoryBound?(op: ModelOperator, tensors: readonly ModelTensor[]): MemoryBound;
+}
+
+export interface MemoryBound {
+  placed: number;
+  scratch: number;
+}
+
+/** What an operator whose kernel files give no memoryBound may place, at most (a few small tables). */
+export const DEFAULT_OPERATOR_BYTES = 4096;
+
+/** The bytes `alloc(bytes)` may take, alignment included. */
+export function allocBound(bytes: number): number {
+  return bytes + ALIGN - 1;
 }
 
 const PAGE = 65536;
+/** alloc's default alignment: a v128. */
+const ALIGN = 16;
 /** The memory limit of 32-bit WebAssembly (the maximum page count is 2^16). */
 const MAX_BYTES = 2 ** 32;
 
@@ -77,12 +104,35 @@ export async function compileKernelModules(modules: Iterable<WasmKernelModule>):
   }
 }
 
+/**
+ * Scratch memory shared by every layer of one kind (SimdMemory.scratch). Placed when the memory is frozen, at the
+ * largest size asked for; a layer's call may use it from then on, and must expect anything there when it starts.
+ */
+export class SharedScratch {
+  /** The byte address once placed, else -1. */
+  address = -1;
+  /** The largest size asked for. */
+  bytes = 0;
+  /**
+   * For a kernel that keeps data here from one call to the next (depthwise's converted rows): the layer whose data
+   * it is. A layer that finds another owner must forget what it left here.
+   */
+  owner: unknown = null;
+}
+
 /** One interpreter's WebAssembly memory, its allocations, and its kernel instances. */
 export class SimdMemory {
   readonly memory: WebAssembly.Memory;
   private top = 0;
   private frozen = false;
   private readonly instances = new Map<WasmKernelModule, WebAssembly.Exports>();
+  private readonly scratches = new Map<WasmKernelModule, SharedScratch>();
+  private scratchPlaced = false;
+  /** Views of the whole memory, made again only when growing replaced the buffer. */
+  private viewed: ArrayBuffer | null = null;
+  private byteView = new Uint8Array(0);
+  private int16View = new Int16Array(0);
+  private int32View = new Int32Array(0);
 
   /** A memory of `reserveBytes` (at least one page), which `alloc` grows past only when it must. */
   constructor(reserveBytes = PAGE) {
@@ -91,7 +141,7 @@ export class SimdMemory {
   }
 
   /** Reserves `bytes` at an `align`-byte boundary, growing the memory; returns the byte address. */
-  alloc(bytes: number, align = 16): number {
+  alloc(bytes: number, align = ALIGN): number {
     if (this.frozen) throw new Error('SimdMemory: no allocation after the arena is placed');
     const address = Math.ceil(this.top / align) * align;
     const end = address + bytes;
@@ -103,7 +153,7 @@ export class SimdMemory {
   }
 
   /** Copies `data` into fresh memory and returns its byte address. */
-  place(data: ArrayBufferView, align = 16): number {
+  place(data: ArrayBufferView, align = ALIGN): number {
     const address = this.alloc(data.byteLength, align);
     this.bytes().set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), address);
     return address;
@@ -111,7 +161,51 @@ export class SimdMemory {
 
   /** The whole memory as bytes, as it is now (a later alloc may detach it). */
   bytes(): Uint8Array {
-    return new Uint8Array(this.memory.buffer);
+    this.view();
+    return this.byteView;
+  }
+
+  /** The whole memory as int16 values (index = byte address / 2), as it is now. */
+  int16s(): Int16Array {
+    this.view();
+    return this.int16View;
+  }
+
+  /** The whole memory as int32 values (index = byte address / 4), as it is now. */
+  int32s(): Int32Array {
+    this.view();
+    return this.int32View;
+  }
+
+  private view(): void {
+    const buffer = this.memory.buffer;
+    if (buffer === this.viewed) return;
+    this.viewed = buffer;
+    this.byteView = new Uint8Array(buffer);
+    this.int16View = new Int16Array(buffer);
+    this.int32View = new Int32Array(buffer);
+  }
+
+  /**
+   * The scratch region all layers of `kind` share, to hold at least `bytes` (16-byte aligned): one per kind, its
+   * address set when placeScratch places it.
+   */
+  scratch(kind: WasmKernelModule, bytes: number): SharedScratch {
+    if (this.scratchPlaced) throw new Error('SimdMemory: scratch asked for after it was placed');
+    let region = this.scratches.get(kind);
+    if (!region) {
+      region = new SharedScratch();
+      this.scratches.set(kind, region);
+    }
+    region.bytes = Math.max(region.bytes, bytes);
+    return region;
+  }
+
+  /** Places the scratch regions asked for so far (freeze does, if nobody did before). */
+  placeScratch(): void {
+    if (this.scratchPlaced) return;
+    for (const region of this.scratches.values()) region.address = this.alloc(region.bytes);
+    this.scratchPlaced = true;
   }
 
   /** Bytes in use. */
@@ -119,8 +213,9 @@ export class SimdMemory {
     return this.top;
   }
 
-  /** Ends allocation: views of the memory stay valid from now on. */
+  /** Ends allocation, placing the scratch regions if placeScratch did not: views of the memory stay valid from now on. */
   freeze(): void {
+    this.placeScratch();
     this.frozen = true;
   }
 

@@ -41,11 +41,11 @@ interface Layer {
   /** 'extreme': every input and weight at the type's minimum or maximum, zero points at the edges. */
   values?: 'random' | 'extreme';
   /**
-   * 'typical': multipliers that keep most outputs inside the activation's range (the bounded requantization).
-   * 'bounded': right shifts at the bounded form's ends, 1 and 22, and between. 'extreme': any shift from -31 to
-   * +30 (the general form), biases up to ±(2^31 - 1).
+   * 'typical': multipliers that keep most outputs inside the activation's range (the 'right' requantization).
+   * 'right': right shifts at that form's ends, 1 and 22, and between. 'extreme': any shift the kernel takes, from
+   * right by 22 to left by 30, and none (the 'any' form), biases up to ±(2^31 - 1).
    */
-  scale?: 'typical' | 'bounded' | 'extreme';
+  scale?: 'typical' | 'right' | 'extreme';
 }
 
 const NONE = 0;
@@ -112,9 +112,9 @@ function compare(layer: Layer, r: Random, what: string): Outcome {
     if (c > 0 && !perChannel) {
       data.multipliers[c] = data.multipliers[0];
       data.shifts[c] = data.shifts[0];
-    } else if (layer.scale === 'extreme' || layer.scale === 'bounded') {
+    } else if (layer.scale === 'extreme' || layer.scale === 'right') {
       data.multipliers[c] = r.pick([2 ** 30, 2 ** 31 - 1, r.int(2 ** 30, 2 ** 31 - 1)]);
-      data.shifts[c] = layer.scale === 'bounded' ? r.pick([-1, -22, r.int(-22, -1)]) : r.pick([-31, 30, r.int(-31, 30), r.int(-20, 2)]);
+      data.shifts[c] = layer.scale === 'right' ? r.pick([-1, -22, r.int(-22, -1)]) : r.pick([-22, 30, 0, r.int(-22, 30), r.int(-20, 2)]);
     } else {
       const q = quantizeMultiplier(typical * 2 ** (2 * r.next() - 1));
       data.multipliers[c] = q.multiplier;
@@ -133,9 +133,9 @@ function compare(layer: Layer, r: Random, what: string): Outcome {
   };
   const prepared = prepareSimdConv(simd, source);
   expect(prepared, what).not.toBeNull();
-  const bounded = data.shifts.every((shift) => shift >= -22 && shift <= -1);
-  expect(prepared!.requantization, what).toBe(bounded ? 'bounded' : 'general');
-  if (layer.scale !== 'extreme') expect(prepared!.requantization, what).toBe('bounded');
+  const right = data.shifts.every((shift) => shift >= -22 && shift <= -1);
+  expect(prepared!.requantization, what).toBe(right ? 'right' : 'any');
+  if (layer.scale !== 'extreme') expect(prepared!.requantization, what).toBe('right');
   const folded = Conv2D.foldPadding!(node, data, fold) as QuantizedData;
   const conv: SimdConv = {
     ...prepared!, inHeight: folded.inHeight, inWidth: folded.inWidth, padTop: folded.padTop, padLeft: folded.padLeft,
@@ -209,7 +209,7 @@ function randomLayer(seed: number): Layer {
   const layer: Layer = {
     dtype: r.pick(['int8', 'uint8'] as const), perChannel: r.next() < 0.7, batches: r.int(1, 2), height, width,
     depth: r.next() < 0.1 ? r.int(41, 300) : r.int(1, 40), channels: wide ? 1001 : r.int(1, 40), filter, stride,
-    padding, values: r.next() < 0.1 ? 'extreme' : 'random', scale: r.pick(['extreme', 'bounded', 'typical', 'typical', 'typical', 'typical', 'typical', 'typical']),
+    padding, values: r.next() < 0.1 ? 'extreme' : 'random', scale: r.pick(['extreme', 'right', 'typical', 'typical', 'typical', 'typical', 'typical', 'typical']),
   };
   if (r.next() < 0.2) layer.ringRows = r.int(filter[0], Math.max(filter[0], height - 1));
   else if (r.next() < 0.1) layer.fold = { top: r.int(0, 2), bottom: r.int(0, 2), left: r.int(0, 2), right: r.int(0, 2) };
@@ -252,9 +252,9 @@ describe('SIMD CONV_2D gives the reference kernel\'s bytes', () => {
     { dtype: 'int8', height: 3, width: 6, depth: 600, channels: 9, values: 'extreme', scale: 'extreme' },
     { dtype: 'uint8', height: 3, width: 9, depth: 600, channels: 9, values: 'extreme', scale: 'extreme' },
     { dtype: 'int8', perChannel: false, height: 4, width: 4, depth: 30, channels: 10, filter: [3, 3], scale: 'extreme' },
-    { dtype: 'int8', height: 3, width: 6, depth: 600, channels: 19, values: 'extreme', scale: 'bounded' },
-    { dtype: 'uint8', height: 3, width: 5, depth: 300, channels: 13, filter: [1, 3], padding: Padding.SAME, values: 'extreme', scale: 'bounded' },
-    { dtype: 'int8', height: 4, width: 9, depth: 40, channels: 21, filter: [3, 3], padding: Padding.SAME, scale: 'bounded' },
+    { dtype: 'int8', height: 3, width: 6, depth: 600, channels: 19, values: 'extreme', scale: 'right' },
+    { dtype: 'uint8', height: 3, width: 5, depth: 300, channels: 13, filter: [1, 3], padding: Padding.SAME, values: 'extreme', scale: 'right' },
+    { dtype: 'int8', height: 4, width: 9, depth: 40, channels: 21, filter: [3, 3], padding: Padding.SAME, scale: 'right' },
   ];
   for (const layer of named) it(describeLayer(layer), () => { compare(layer, random(describeLayer(layer).length), describeLayer(layer)); });
 
@@ -292,7 +292,7 @@ describe('SIMD CONV_2D gives the reference kernel\'s bytes', () => {
     expect(seen.unclamped / seen.outputs).toBeGreaterThan(0.3);
   });
 
-  it('leaves single rounding, dilation and grouped convolution to the JS tiers', () => {
+  it('leaves single rounding, dilation, grouped convolution and right shifts beyond 22 to the JS tiers', () => {
     const simd = new SimdMemory();
     const base: SimdConvSource = {
       dtype: 'int8', inHeight: 3, inWidth: 3, inDepth: 4, filterHeight: 1, filterWidth: 1, filterDepth: 4, outWidth: 3,
@@ -304,9 +304,12 @@ describe('SIMD CONV_2D gives the reference kernel\'s bytes', () => {
     expect(prepareSimdConv(simd, { ...base, stage: { ...base.stage, rounding: 'single' } })).toBeNull();
     expect(prepareSimdConv(simd, { ...base, dilationW: 2 })).toBeNull();
     expect(prepareSimdConv(simd, { ...base, filterDepth: 2, filter: new Int8Array(4) })).toBeNull();
+    expect(prepareSimdConv(simd, { ...base, stage: { ...base.stage, shifts: Int32Array.of(-22, 30) } })).not.toBeNull();
+    expect(prepareSimdConv(simd, { ...base, stage: { ...base.stage, shifts: Int32Array.of(-1, -23) } })).toBeNull();
   });
 
-  // Real weights and multipliers (MobileNet v3's include left shifts and a zero output scale: the general form).
+  // Real weights and multipliers (MobileNet v3's include left shifts and a zero output scale, the 'any' form, and
+  // multipliers below 2^-23, which the kernel declines).
   for (const model of ['tf2_mobilenet_v2_1.0_224_ptq.tflite', 'mobilenet_v3_small_100_224_int8_ptq_tfhub.tflite', 'person_detect.tflite']) {
     it(`${model}: every CONV_2D gives TFLM's output tensor`, () => {
       const golden = goldenTensors(model);
@@ -324,10 +327,11 @@ describe('SIMD CONV_2D gives the reference kernel\'s bytes', () => {
           ...data, dtype: input!.dtype as 'int8' | 'uint8', filter: filter!.data as QuantizedArray,
           bias: bias ? bias.int32() : null, stage: { ...data, rounding: 'double' },
         });
+        expect(conv === null, `operator ${op.index}`).toBe(data.shifts.some((shift) => shift < -22));
         const inputBytes = golden.get(op.inputs[0])!;
         const expected = golden.get(op.outputs[0])!;
-        return { op, data, conv: conv!, inputBytes, expected, input: simd.alloc(inputBytes.length), output: simd.alloc(expected.length) };
-      });
+        return conv && { op, data, conv, inputBytes, expected, input: simd.alloc(inputBytes.length), output: simd.alloc(expected.length) };
+      }).filter((l) => l !== null);
       simd.freeze();
       const bytes = simd.bytes();
       const view = new Int8Array(simd.memory.buffer);
@@ -346,8 +350,8 @@ describe('SIMD CONV_2D gives the reference kernel\'s bytes', () => {
         expect(diffSummary(got, l.expected, true), `operator ${l.op.index}`).toBe('identical');
       }
       expect(layers.length).toBeGreaterThan(10);
-      if (model.startsWith('tf2')) expect([...requantizations]).toEqual(['bounded']);
-      if (model.startsWith('mobilenet_v3')) expect(requantizations.has('general')).toBe(true);
+      if (model.startsWith('tf2')) expect([...requantizations]).toEqual(['right']);
+      if (model.startsWith('mobilenet_v3')) expect(requantizations.has('any')).toBe(true);
     });
   }
 });

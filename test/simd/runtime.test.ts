@@ -1,5 +1,6 @@
 // The WebAssembly groundwork: the assembler's encodings (checked by running what it emits), the SIMD memory's
-// allocation, the sync-compile refusal browsers give, and Interpreter.create's ahead-of-time compile.
+// allocation, shared scratch and views, the sync-compile refusal browsers give, and Interpreter.create's
+// ahead-of-time compile.
 import { describe, expect, it } from 'vitest';
 import { allOps } from '../../src/all-ops.js';
 import { UnsupportedFeatureError } from '../../src/errors.js';
@@ -58,6 +59,36 @@ describe('SIMD memory', () => {
     expect(Array.from(new Int32Array(simd.memory.buffer, at, 2))).toEqual([7, -8]);
     simd.freeze();
     expect(() => simd.alloc(1)).toThrow('no allocation after the arena is placed');
+  });
+
+  it('shares one scratch region per kind, placed at its largest size when frozen', () => {
+    const simd = new SimdMemory(1 << 20);
+    const kind: WasmKernelModule = { name: 'a', emit: () => undefined };
+    const other: WasmKernelModule = { name: 'b', emit: () => undefined };
+    const small = simd.scratch(kind, 100);
+    expect(simd.scratch(kind, 3000)).toBe(small);
+    simd.scratch(kind, 40);
+    const b = simd.scratch(other, 16);
+    expect(small.address).toBe(-1);
+    const placed = simd.alloc(10);
+    simd.freeze();
+    expect(small.bytes).toBe(3000);
+    expect(small.address).toBeGreaterThan(placed);
+    expect(b.address).toBeGreaterThanOrEqual(small.address + 3000);
+    expect(small.address % 16 + b.address % 16).toBe(0);
+    expect(simd.usedBytes).toBe(b.address + 16);
+    expect(() => simd.scratch(kind, 1)).toThrow('scratch asked for after it was placed');
+  });
+
+  it('gives views of the whole memory, made again when it grows', () => {
+    const simd = new SimdMemory(65536);
+    const words = simd.int32s();
+    expect(simd.int32s() === words).toBe(true);
+    const at = simd.alloc(100000);
+    expect(simd.int32s() === words).toBe(false);
+    simd.int32s()[at / 4] = -7;
+    expect(simd.int16s()[at / 2]).toBe(-7);
+    expect(simd.bytes()[at]).toBe(0xf9);
   });
 
   it('grows past its reservation when it must', () => {
