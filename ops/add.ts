@@ -21,7 +21,7 @@ import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan
 import { perByteTable } from './byte-table.js';
 import { clampToOutput, multiplyWide, prepareRequantizer, type Requantizer } from './fast/requantize.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
-import { elementwiseKernels, prepareSimdAdd, simdAddRow, type SimdAdd } from './wasm/elementwise.js';
+import { elementwiseKernels, prepareSimdAdd, simdBinaryRow, type SimdBinary } from './wasm/elementwise.js';
 
 /** Bits the quantized inputs are shifted left by before rescaling, for 8-bit types. */
 const LEFT_SHIFT = 20;
@@ -48,7 +48,7 @@ export interface AddSubData {
   readonly activationMin: number;
   readonly activationMax: number;
   /** The SIMD form (ops/wasm/elementwise.ts), which computes whole steps of 16 of each row; null on other tiers. */
-  readonly simd: SimdAdd | null;
+  readonly simd: SimdBinary | null;
 }
 
 /**
@@ -184,7 +184,7 @@ function addSubQuantizedRow(
   const lowest = r.lowest | 0;
   const range = r.range | 0;
   const min = r.min | 0;
-  const done = d.simd ? simdAddRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
+  const done = d.simd ? simdBinaryRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
   for (let i = done, ia = aStart + done * aStep, ib = bStart + done * bStep; i < n; i++, ia += aStep, ib += bStep) {
     const x = (input1Scaled[a[ia]] + input2Sign * input2Scaled[b[ib]]) | 0;
     out[outStart + i] = clampToOutput(multiplyWide(x, multiplier, nudge, negativeNudge, unit), lowest, range, min);

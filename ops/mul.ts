@@ -15,7 +15,7 @@ import { check, checkArity, checkQuantized, input, output, type Node, type OpKer
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
 import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
-import { elementwiseKernels, prepareSimdMul, simdMulRow, type SimdMul } from './wasm/elementwise.js';
+import { elementwiseKernels, prepareSimdMul, simdBinaryRow, type SimdBinary } from './wasm/elementwise.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
 
 export interface MulData {
@@ -31,7 +31,7 @@ export interface MulData {
   readonly activationMin: number;
   readonly activationMax: number;
   /** The SIMD form (ops/wasm/elementwise.ts), which computes whole steps of 16 of each row; null on other tiers. */
-  readonly simd: SimdMul | null;
+  readonly simd: SimdBinary | null;
 }
 
 function prepareMul(node: Node<ActivationOptions>, context: PrepareContext): MulData {
@@ -108,7 +108,7 @@ function mulQuantizedRow(
   n: number,
 ): void {
   const { input1Centered, input2Centered, multiplier, shift, outputOffset, activationMin: lo, activationMax: hi } = d;
-  const done = d.simd ? simdMulRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
+  const done = d.simd ? simdBinaryRow(d.simd, a, aStart, aStep, b, bStart, bStep, out, outStart, n) : 0;
   for (let i = done, ia = aStart + done * aStep, ib = bStart + done * bStep; i < n; i++, ia += aStep, ib += bStep) {
     const product = input1Centered[a[ia]] * input2Centered[b[ib]];
     const v = multiplyByQuantizedMultiplier(product, multiplier, shift) + outputOffset;

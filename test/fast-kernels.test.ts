@@ -13,6 +13,7 @@ import type { KernelTier, OpKernel } from '../src/op.js';
 import type { Rounding } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
 import { makeTensor, runKernel } from './helpers/op-harness.js';
+import { random } from './helpers/random.js';
 import { goldenInputs, goldenModels, readModelBytes } from './helpers/shared.js';
 
 describe('whole models: fast kernels give the reference kernels\' bytes', () => {
@@ -32,20 +33,6 @@ describe('whole models: fast kernels give the reference kernels\' bytes', () => 
     });
   }
 });
-
-/** mulberry32, so a failing case can be rebuilt from its seed. */
-function random(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  return { next, int, pick };
-}
 
 type Random = ReturnType<typeof random>;
 

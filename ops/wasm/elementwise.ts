@@ -44,12 +44,12 @@ export function simdLookUpBytes(l: SimdLookup, from: Uint8Array, to: Uint8Array,
   return from.buffer === to.buffer ? l.lookUp(from.byteOffset, to.byteOffset, n, l.table) : 0;
 }
 
-/** A MUL's SIMD form: its requantization table and the row function of its type. */
-export interface SimdMul {
-  row: Row;
-  table: number;
-  zeroPointA: number;
-  zeroPointB: number;
+/**
+ * A binary op's SIMD form, bound to its tables: (a, aStep, b, bStep, out, n) by byte address, computing whole steps
+ * of 16 and returning how many it computed.
+ */
+export interface SimdBinary {
+  run(a: number, aStep: number, b: number, bStep: number, out: number, n: number): number;
 }
 
 export interface SimdMulSource {
@@ -63,7 +63,7 @@ export interface SimdMulSource {
   zeroPointB: number;
 }
 
-export function prepareSimdMul(simd: SimdMemory, s: SimdMulSource): SimdMul {
+export function prepareSimdMul(simd: SimdMemory, s: SimdMulSource): SimdBinary {
   const stage = {
     multipliers: Int32Array.of(s.multiplier), shifts: Int32Array.of(s.shift), rounding: 'double' as const,
     outputOffset: s.outputOffset, min: s.min, max: s.max,
@@ -71,16 +71,19 @@ export function prepareSimdMul(simd: SimdMemory, s: SimdMulSource): SimdMul {
   // One channel's entries, repeated in all four lanes of the table's first group.
   const table = prepareRequantTable(simd, stage, 1);
   const exports = simd.exports<Exports>(elementwiseKernels);
-  return { row: s.dtype === 'int8' ? exports.mul_int8 : exports.mul_uint8, table, zeroPointA: s.zeroPointA, zeroPointB: s.zeroPointB };
+  const row = s.dtype === 'int8' ? exports.mul_int8 : exports.mul_uint8;
+  const { zeroPointA, zeroPointB } = s;
+  return { run: (a, aStep, b, bStep, out, n) => row(a, aStep, b, bStep, out, n, table, zeroPointA, zeroPointB) };
 }
 
 /**
- * Computes out[outStart + i] for i < n from a[aStart + i·aStep] and b[bStart + i·bStep] in whole steps of 16 and
- * returns how many it computed; the caller finishes the row. It computes none unless both operands are views of
- * the SIMD memory, as `out` (in the arena) always is: a constant operand lives in the model.
+ * A row of the broadcast walk (ops/broadcast.ts) on the SIMD tier: out[outStart + i] for i < n from
+ * a[aStart + i·aStep] and b[bStart + i·bStep], in whole steps of 16; returns how many it computed, and the caller
+ * finishes the row. It computes none unless both operands are views of the SIMD memory, as `out` (in the arena)
+ * always is: a constant operand lives in the model.
  */
-export function simdMulRow(
-  m: SimdMul,
+export function simdBinaryRow(
+  m: SimdBinary,
   a: Uint8Array,
   aStart: number,
   aStep: number,
@@ -92,7 +95,7 @@ export function simdMulRow(
   n: number,
 ): number {
   if (a.buffer !== out.buffer || b.buffer !== out.buffer) return 0;
-  return m.row(a.byteOffset + aStart, aStep, b.byteOffset + bStart, bStep, out.byteOffset + outStart, n, m.table, m.zeroPointA, m.zeroPointB);
+  return m.run(a.byteOffset + aStart, aStep, b.byteOffset + bStart, bStep, out.byteOffset + outStart, n);
 }
 
 /**
@@ -102,11 +105,6 @@ export function simdMulRow(
  * Each multiply is SaturatingRoundingDoublingHighMul (64-bit lane products, as in requantize.ts) then
  * RoundingDivideByPOT by the tensor's one exponent, which i32x4 shifts take as they are.
  */
-export interface SimdAdd {
-  row: AddRow;
-  table: number;
-}
-
 export interface SimdAddSource {
   dtype: 'int8' | 'uint8';
   /** 1 for ADD, -1 for SUB. */
@@ -136,7 +134,7 @@ const ADD_MAX = 112;
 const ADD_SIGN = 128;
 const ADD_EXPONENTS = 144;
 
-export function prepareSimdAdd(simd: SimdMemory, s: SimdAddSource): SimdAdd {
+export function prepareSimdAdd(simd: SimdMemory, s: SimdAddSource): SimdBinary {
   const table = new Int32Array(ADD_EXPONENTS / 4 + 4);
   const vectors: [number, number][] = [
     [ADD_ZERO_A, s.zeroPointA], [ADD_ZERO_B, s.zeroPointB], [ADD_MULTIPLIER_A, s.input1Multiplier],
@@ -146,24 +144,9 @@ export function prepareSimdAdd(simd: SimdMemory, s: SimdAddSource): SimdAdd {
   for (const [at, value] of vectors) table.fill(value, at / 4, at / 4 + 4);
   table.set([-s.input1Shift, -s.input2Shift, -s.outputShift], ADD_EXPONENTS / 4);
   const exports = simd.exports<Exports>(elementwiseKernels);
-  return { row: s.dtype === 'int8' ? exports.add_int8 : exports.add_uint8, table: simd.place(table) };
-}
-
-/** As simdMulRow, for ADD and SUB. */
-export function simdAddRow(
-  m: SimdAdd,
-  a: Uint8Array,
-  aStart: number,
-  aStep: number,
-  b: Uint8Array,
-  bStart: number,
-  bStep: number,
-  out: Uint8Array,
-  outStart: number,
-  n: number,
-): number {
-  if (a.buffer !== out.buffer || b.buffer !== out.buffer) return 0;
-  return m.row(a.byteOffset + aStart, aStep, b.byteOffset + bStart, bStep, out.byteOffset + outStart, n, m.table);
+  const row = s.dtype === 'int8' ? exports.add_int8 : exports.add_uint8;
+  const address = simd.place(table);
+  return { run: (a, aStep, b, bStep, out, n) => row(a, aStep, b, bStep, out, n, address) };
 }
 
 export const elementwiseKernels: WasmKernelModule = {

@@ -4,11 +4,13 @@
 // likewise. Byte lookups (HARD_SWISH, LOGISTIC) over every byte value.
 import { describe, expect, it } from 'vitest';
 import { Add } from '../../ops/add.js';
+import { broadcastShape } from '../../ops/broadcast.js';
 import { HardSwish } from '../../ops/hard-swish.js';
 import { Logistic } from '../../ops/logistic.js';
 import { Mul } from '../../ops/mul.js';
 import { Sub } from '../../ops/sub.js';
 import { FusedActivation } from '../../src/quant.js';
+import { elementCount } from '../../src/tensor.js';
 import { makeTensor, runKernel, runKernelSimd } from '../helpers/op-harness.js';
 import { random } from '../helpers/random.js';
 
@@ -27,10 +29,7 @@ describe('SIMD MUL gives the reference bytes', () => {
       it(`${dtype} [${shapeA}] × [${shapeB}]`, () => {
         const { next, int, pick } = random(100 * s + (dtype === 'int8' ? 1 : 2));
         const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
-        const shapeOut = (shapeA.length >= shapeB.length ? shapeA : shapeB).map((_, i, longer) => {
-          const at = (shape: number[]) => shape[i - longer.length + shape.length] ?? 1;
-          return Math.max(at(shapeA), at(shapeB));
-        });
+        const shapeOut = broadcastShape(shapeA, shapeB)!;
         for (let trial = 0; trial < 6; trial++) {
           const zero = () => pick([lo, hi, int(lo, hi)]);
           const quantA = { scale: 2 ** (next() * 8 - 8), zeroPoint: zero() };
@@ -38,7 +37,7 @@ describe('SIMD MUL gives the reference bytes', () => {
           // Multipliers from far below 1 to far above (left shifts).
           const quantOut = { scale: 2 ** (next() * 24 - 20), zeroPoint: zero() };
           const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6, FusedActivation.RELU_N1_TO_1]);
-          const fill = (shape: number[]) => Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => pick([lo, hi, int(lo, hi)]));
+          const fill = (shape: number[]) => Array.from({ length: elementCount(shape) }, () => pick([lo, hi, int(lo, hi)]));
           const valuesA = fill(shapeA);
           const valuesB = fill(shapeB);
           // Some trials take b as a constant, which stays in the model's memory, outside the SIMD memory.
@@ -88,10 +87,7 @@ describe('SIMD ADD and SUB give the reference bytes', () => {
         it(`${name} ${dtype} [${shapeA}] ${name === 'ADD' ? '+' : '-'} [${shapeB}]`, () => {
           const { next, int, pick } = random(1000 * s + (dtype === 'int8' ? 11 : 12) + (name === 'SUB' ? 5 : 0));
           const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
-          const shapeOut = (shapeA.length >= shapeB.length ? shapeA : shapeB).map((_, i, longer) => {
-            const at = (shape: number[]) => shape[i - longer.length + shape.length] ?? 1;
-            return Math.max(at(shapeA), at(shapeB));
-          });
+          const shapeOut = broadcastShape(shapeA, shapeB)!;
           for (let trial = 0; trial < 6; trial++) {
             const zero = () => pick([lo, hi, int(lo, hi)]);
             const quantA = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
@@ -99,7 +95,7 @@ describe('SIMD ADD and SUB give the reference bytes', () => {
             // The output scale keeps the output multiplier below 1, as TFLM requires.
             const quantOut = { scale: Math.max(quantA.scale, quantB.scale) * 2 ** (next() * 8 - 6), zeroPoint: zero() };
             const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6]);
-            const fill = (shape: number[]) => Array.from({ length: shape.reduce((p, d) => p * d, 1) }, () => pick([lo, hi, int(lo, hi)]));
+            const fill = (shape: number[]) => Array.from({ length: elementCount(shape) }, () => pick([lo, hi, int(lo, hi)]));
             const valuesA = fill(shapeA);
             const valuesB = fill(shapeB);
             const constantB = trial % 3 === 2;
