@@ -193,7 +193,6 @@ export class Table {
   int64s(id: number, what = `field ${id}`): number[] | null {
     const vec = this.vector(id, 8, what);
     if (!vec) return null;
-    const out = new Array<number>(vec.length);
     const view = this.fb.view;
     const at = this.fb.bytes.byteOffset + vec.start;
     // Per-channel zero points run to thousands a model and are all 0 but in odd files: read aligned words.
@@ -203,6 +202,7 @@ export class Table {
       for (let i = 0; i < words.length; i++) any |= words[i];
       if (any === 0) return new Array<number>(vec.length).fill(0);
     }
+    const out = new Array<number>(vec.length);
     for (let i = 0; i < vec.length; i++) {
       const at = vec.start + 8 * i;
       // Two int32 halves, without a BigInt per element: a high half within ±(2^21 - 1) keeps the value within
