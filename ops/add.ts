@@ -17,7 +17,7 @@ import {
 import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
-import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { evalBinary, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { clampToOutput, multiplyWide, prepareRequantizer, type Requantizer } from './fast/requantize.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
@@ -213,14 +213,7 @@ function addSubFloatRow(
 
 /** ADD's and SUB's eval. */
 export function evalAddSub(node: Node<ActivationOptions>, d: AddSubData): void {
-  const a = node.inputs[0]!;
-  const b = node.inputs[1]!;
-  const out = node.outputs[0];
-  if (d.dtype === 'float32') {
-    forEachBroadcastRow(d.plan, addSubFloatRow, d, a.float32(), b.float32(), out.float32());
-  } else {
-    forEachBroadcastRow(d.plan, addSubQuantizedRow, d, a.bytes, b.bytes, out.bytes);
-  }
+  evalBinary(node, d, addSubFloatRow, addSubQuantizedRow);
 }
 
 export const Add: OpKernel<ActivationOptions, AddSubData> = {

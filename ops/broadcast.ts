@@ -141,3 +141,26 @@ export function forEachBroadcastRow<P, A, B, O>(
     }
   }
 }
+
+/** What evalBinary needs of a binary op's prepared data. */
+export interface BinaryData {
+  readonly plan: BroadcastPlan;
+  readonly dtype: 'int8' | 'uint8' | 'float32';
+}
+
+/**
+ * The eval of a broadcasting binary op (ADD, SUB, MUL): float32 rows over the float values, quantized rows over the
+ * raw bytes (int8 and uint8 alike, their rows reading each byte as its type through tables).
+ */
+export function evalBinary<D extends BinaryData>(
+  node: Node<unknown>,
+  d: D,
+  floatRow: BroadcastRow<D, Float32Array, Float32Array, Float32Array>,
+  quantizedRow: BroadcastRow<D, Uint8Array, Uint8Array, Uint8Array>,
+): void {
+  const a = node.inputs[0]!;
+  const b = node.inputs[1]!;
+  const out = node.outputs[0];
+  if (d.dtype === 'float32') forEachBroadcastRow(d.plan, floatRow, d, a.float32(), b.float32(), out.float32());
+  else forEachBroadcastRow(d.plan, quantizedRow, d, a.bytes, b.bytes, out.bytes);
+}

@@ -176,6 +176,18 @@ function weightedQuantization(
 
 export type QuantizedArray = Int8Array | Uint8Array;
 
+/**
+ * What the fast kernels (ops/fast/, ops/wasm/) take of a quantized weighted layer besides its geometry: the raw
+ * filter (in the op's own layout), the int32 bias, the offsets and the requantization.
+ */
+export interface FastKernelWeights {
+  filter: QuantizedArray;
+  bias: Int32Array | null;
+  inputOffset: number;
+  filterOffset: number;
+  stage: OutputStage;
+}
+
 /** What every weighted op's float data holds besides its geometry: the activation clamp, zeros for an absent bias. */
 export interface FloatWeighted {
   kind: 'float';

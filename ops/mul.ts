@@ -13,7 +13,7 @@ import {
 } from '../schema/tflite.js';
 import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier } from '../src/quant.js';
-import { forEachBroadcastRow, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { evalBinary, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { elementwiseKernels, prepareSimdMul, simdBinaryRow, type SimdBinary } from './wasm/elementwise.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
@@ -137,14 +137,7 @@ function mulFloatRow(
 }
 
 function evalMul(node: Node<ActivationOptions>, d: MulData): void {
-  const a = node.inputs[0]!;
-  const b = node.inputs[1]!;
-  const out = node.outputs[0];
-  if (d.dtype === 'float32') {
-    forEachBroadcastRow(d.plan, mulFloatRow, d, a.float32(), b.float32(), out.float32());
-  } else {
-    forEachBroadcastRow(d.plan, mulQuantizedRow, d, a.bytes, b.bytes, out.bytes);
-  }
+  evalBinary(node, d, mulFloatRow, mulQuantizedRow);
 }
 
 export const Mul: OpKernel<ActivationOptions, MulData> = {

@@ -32,8 +32,8 @@
 // Channel blocks are the outer loop and pixels the inner one, so a block's weights (3K doubles) stay in the L1
 // cache while the row's patches pass under them; each block's int32 totals then go through requantizeChannels
 // while they are in the L1 cache too.
-import { fillTapRows, type WindowData } from '../conv-common.js';
-import { prepareRequantizer, requantizeChannels, type OutputStage, type Requantizer } from './requantize.js';
+import { fillTapRows, type FastKernelWeights, type QuantizedArray, type WindowData } from '../conv-common.js';
+import { prepareRequantizer, requantizeChannels, type Requantizer } from './requantize.js';
 
 const PACK = 2 ** 26;
 const HALF_PACK = 2 ** 25;
@@ -43,7 +43,6 @@ const PAIRS = 3;
 /** Output channels per block. */
 const BLOCK = 2 * PAIRS;
 
-type QuantizedArray = Int8Array | Uint8Array;
 
 /** Everything one layer needs at eval, precomputed from its weights and quantization. */
 export interface ConvPatches {
@@ -71,18 +70,13 @@ export interface ConvPatches {
   requantizer: Requantizer;
 }
 
-export interface ConvPatchesSource {
+/** The filter is [outDepth, filterHeight, filterWidth, inDepth]: one row of `depth` weights per output channel. */
+export interface ConvPatchesSource extends FastKernelWeights {
   dtype: 'int8' | 'uint8';
   outWidth: number;
   /** Values per patch: filterHeight · filterWidth · inDepth. */
   depth: number;
   outDepth: number;
-  /** [outDepth, filterHeight, filterWidth, inDepth]: one row of `depth` weights per output channel. */
-  filter: QuantizedArray;
-  bias: Int32Array | null;
-  inputOffset: number;
-  filterOffset: number;
-  stage: OutputStage;
 }
 
 /** The prepared layer, or null when the packed dot product could be inexact for these weights. */

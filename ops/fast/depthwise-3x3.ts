@@ -16,12 +16,11 @@
 // found that no total of the channel can exceed the form's limit (|bias| + 256 · sum |w| bounds it): real layers'
 // channels are far inside. A channel that is not (a huge bias or a tiny output scale) computes every pixel the
 // way the edge pixels are, and requantizes it the wide way.
-import { fillTapRows, type WindowData } from '../conv-common.js';
+import { fillTapRows, type FastKernelWeights, type QuantizedArray, type WindowData } from '../conv-common.js';
 import {
-  prepareRequantizer, requantizeAny, requantizeWithin, type OutputStage, type Requantizer,
+  prepareRequantizer, requantizeAny, requantizeWithin, type Requantizer,
 } from './requantize.js';
 
-type QuantizedArray = Int8Array | Uint8Array;
 
 export interface Depthwise3x3 {
   channels: number;
@@ -35,15 +34,10 @@ export interface Depthwise3x3 {
   closedForm: Uint8Array;
 }
 
-export interface Depthwise3x3Source {
+/** The filter is [1, 3, 3, channels]. */
+export interface Depthwise3x3Source extends FastKernelWeights {
   outWidth: number;
   channels: number;
-  /** [1, 3, 3, channels]. */
-  filter: QuantizedArray;
-  bias: Int32Array | null;
-  inputOffset: number;
-  filterOffset: number;
-  stage: OutputStage;
 }
 
 export function prepareDepthwise3x3(s: Depthwise3x3Source): Depthwise3x3 {

@@ -15,8 +15,7 @@
 // it (a tiny output scale with big accumulators, or a huge bias), the wide form splits M into 16-bit halves so
 // that every term stays exact for any int32 x.
 import { multiplyByQuantizedMultiplierSingleRounding, type Rounding } from '../../src/quant.js';
-
-type QuantizedArray = Int8Array | Uint8Array;
+import type { QuantizedArray } from '../conv-common.js';
 
 const TWO_POW_16 = 2 ** 16;
 const TWO_POW_MINUS_16 = 2 ** -16;

@@ -33,7 +33,7 @@
 import type { FunctionBuilder, Local, ModuleBuilder } from '../../src/wasm/assembler.js';
 import type { ModelOperator, ModelTensor } from '../../src/model.js';
 import { allocBound, type MemoryBound, type SharedScratch, type SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
-import type { OutputStage } from '../fast/requantize.js';
+import type { FastKernelWeights, QuantizedArray, WindowData } from '../conv-common.js';
 import {
   addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, clampShiftForm, clampShiftTableBytes, clampShiftVectors,
   emitClampShift, emitHalfConstant, writeClampShiftTable,
@@ -53,32 +53,21 @@ function weightBytes(signed: boolean): number {
   return signed ? 1 : 2;
 }
 
-type QuantizedArray = Int8Array | Uint8Array;
 
-/** What prepare knows of a quantized CONV_2D (see QuantizedConvData in ops/conv2d.ts). */
-export interface SimdConvSource {
+/**
+ * What prepare knows of a quantized CONV_2D (see QuantizedConvData in ops/conv2d.ts). The filter is [outDepth,
+ * filterHeight, filterWidth, filterDepth]; the kernel runs ungrouped convolutions only (filterDepth = inDepth).
+ */
+export interface SimdConvSource
+  extends FastKernelWeights,
+    Pick<
+      WindowData,
+      | 'inHeight' | 'inWidth' | 'inDepth' | 'filterHeight' | 'filterWidth' | 'outWidth' | 'outDepth' | 'strideH'
+      | 'strideW' | 'dilationH' | 'dilationW' | 'padTop' | 'padLeft'
+    > {
   dtype: 'int8' | 'uint8';
-  inHeight: number;
-  inWidth: number;
-  inDepth: number;
-  filterHeight: number;
-  filterWidth: number;
-  /** Input channels per group; the kernel runs ungrouped convolutions only (filterDepth = inDepth). */
+  /** Input channels per group. */
   filterDepth: number;
-  outWidth: number;
-  outDepth: number;
-  strideH: number;
-  strideW: number;
-  dilationH: number;
-  dilationW: number;
-  padTop: number;
-  padLeft: number;
-  /** [outDepth, filterHeight, filterWidth, filterDepth]. */
-  filter: QuantizedArray;
-  bias: Int32Array | null;
-  inputOffset: number;
-  filterOffset: number;
-  stage: OutputStage;
 }
 
 type ConvRowFunction = (

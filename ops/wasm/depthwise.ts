@@ -30,8 +30,7 @@
 import type { FunctionBuilder, Local, ModuleBuilder, ValueType } from '../../src/wasm/assembler.js';
 import type { ModelOperator, ModelTensor } from '../../src/model.js';
 import { allocBound, type MemoryBound, type SharedScratch, type SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
-import type { QuantizedArray, WindowData } from '../conv-common.js';
-import type { OutputStage } from '../fast/requantize.js';
+import type { FastKernelWeights, QuantizedArray, WindowData } from '../conv-common.js';
 import {
   addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, CLAMP_SHIFT_INPUT_BYTES, CLAMP_SHIFT_MAX_RIGHT,
   clampShiftVectors, emitClampShift, emitHalfConstant, writeClampShiftTable, type ClampShiftForm,
@@ -99,14 +98,9 @@ type DepthwiseRow = (
 /** The module's functions: `convert_s1_int8`, `depthwise3x3_s2_compact`, ... */
 type Kernels = Record<string, (...args: number[]) => void>;
 
-export interface SimdDepthwiseSource extends WindowData {
+/** The filter is [1, filterHeight, filterWidth, output channels]; its type is the input's and the output's. */
+export interface SimdDepthwiseSource extends WindowData, FastKernelWeights {
   depthMultiplier: number;
-  /** [1, filterHeight, filterWidth, output channels]; its type (int8 or uint8) is the input's and the output's. */
-  filter: QuantizedArray;
-  bias: Int32Array | null;
-  inputOffset: number;
-  filterOffset: number;
-  stage: OutputStage;
 }
 
 export interface SimdDepthwise {

@@ -23,35 +23,55 @@ const SHAPES: [number[], number[]][] = [
   [[1, 2, 2, 15], [1, 2, 2, 15]],
 ];
 
+type BinaryKernel = typeof Add | typeof Mul;
+
+/**
+ * Six seeded trials of `kernel` on the SIMD and the reference tier, bytes compared. `outputScale` picks the output
+ * scale from the inputs' (MUL's multipliers may exceed 1; ADD's and SUB's must stay below it, as TFLM requires).
+ */
+function compareBinary(
+  kernel: BinaryKernel,
+  dtype: 'int8' | 'uint8',
+  [shapeA, shapeB]: [number[], number[]],
+  seed: number,
+  outputScale: (scaleA: number, scaleB: number, next: () => number) => number,
+  activations: readonly number[],
+): void {
+  const { next, int, pick } = random(seed);
+  const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
+  const shapeOut = broadcastShape(shapeA, shapeB)!;
+  const zero = () => pick([lo, hi, int(lo, hi)]);
+  const fill = (shape: number[]) => Array.from({ length: elementCount(shape) }, () => pick([lo, hi, int(lo, hi)]));
+  for (let trial = 0; trial < 6; trial++) {
+    const quantA = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
+    const quantB = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
+    const quantOut = { scale: outputScale(quantA.scale, quantB.scale, next), zeroPoint: zero() };
+    const activation = pick(activations);
+    const valuesA = fill(shapeA);
+    const valuesB = fill(shapeB);
+    // Some trials take b as a constant, which stays in the model's memory, outside the SIMD memory.
+    const constantB = trial % 3 === 2;
+    const run = (simd: boolean) => {
+      const a = makeTensor(dtype, shapeA, valuesA, quantA, false);
+      const b = makeTensor(dtype, shapeB, valuesB, quantB, constantB);
+      const y = makeTensor(dtype, shapeOut, undefined, quantOut);
+      (simd ? runKernelSimd : runKernel)(kernel as typeof Add, { activation }, [a, b], [y], { kernels: simd ? 'fast' : 'reference' });
+      return Array.from(y.bytes);
+    };
+    expect(run(true)).toEqual(run(false));
+  }
+}
+
+const ACTIVATIONS = [FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6] as const;
+
 describe('SIMD MUL gives the reference bytes', () => {
   for (const dtype of ['int8', 'uint8'] as const) {
-    SHAPES.forEach(([shapeA, shapeB], s) => {
-      it(`${dtype} [${shapeA}] × [${shapeB}]`, () => {
-        const { next, int, pick } = random(100 * s + (dtype === 'int8' ? 1 : 2));
-        const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
-        const shapeOut = broadcastShape(shapeA, shapeB)!;
-        for (let trial = 0; trial < 6; trial++) {
-          const zero = () => pick([lo, hi, int(lo, hi)]);
-          const quantA = { scale: 2 ** (next() * 8 - 8), zeroPoint: zero() };
-          const quantB = { scale: 2 ** (next() * 8 - 8), zeroPoint: zero() };
-          // Multipliers from far below 1 to far above (left shifts).
-          const quantOut = { scale: 2 ** (next() * 24 - 20), zeroPoint: zero() };
-          const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6, FusedActivation.RELU_N1_TO_1]);
-          const fill = (shape: number[]) => Array.from({ length: elementCount(shape) }, () => pick([lo, hi, int(lo, hi)]));
-          const valuesA = fill(shapeA);
-          const valuesB = fill(shapeB);
-          // Some trials take b as a constant, which stays in the model's memory, outside the SIMD memory.
-          const constantB = trial % 3 === 2;
-          const run = (simd: boolean) => {
-            const a = makeTensor(dtype, shapeA, valuesA, quantA, false);
-            const b = makeTensor(dtype, shapeB, valuesB, quantB, constantB);
-            const y = makeTensor(dtype, shapeOut, undefined, quantOut);
-            (simd ? runKernelSimd : runKernel)(Mul, { activation }, [a, b], [y], { kernels: simd ? 'fast' : 'reference' });
-            return Array.from(y.bytes);
-          };
-          expect(run(true)).toEqual(run(false));
-        }
-      });
+    SHAPES.forEach((shapes, s) => {
+      it(`${dtype} [${shapes[0]}] × [${shapes[1]}]`, () =>
+        // Multipliers from far below 1 to far above (left shifts).
+        compareBinary(Mul, dtype, shapes, 100 * s + (dtype === 'int8' ? 1 : 2), (_a, _b, next) => 2 ** (next() * 24 - 20), [
+          ...ACTIVATIONS, FusedActivation.RELU_N1_TO_1,
+        ]));
     });
   }
 });
@@ -83,32 +103,13 @@ describe('SIMD byte lookups give the reference bytes', () => {
 describe('SIMD ADD and SUB give the reference bytes', () => {
   for (const [name, kernel] of [['ADD', Add], ['SUB', Sub]] as const) {
     for (const dtype of ['int8', 'uint8'] as const) {
-      SHAPES.forEach(([shapeA, shapeB], s) => {
-        it(`${name} ${dtype} [${shapeA}] ${name === 'ADD' ? '+' : '-'} [${shapeB}]`, () => {
-          const { next, int, pick } = random(1000 * s + (dtype === 'int8' ? 11 : 12) + (name === 'SUB' ? 5 : 0));
-          const [lo, hi] = dtype === 'int8' ? [-128, 127] : [0, 255];
-          const shapeOut = broadcastShape(shapeA, shapeB)!;
-          for (let trial = 0; trial < 6; trial++) {
-            const zero = () => pick([lo, hi, int(lo, hi)]);
-            const quantA = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
-            const quantB = { scale: 2 ** (next() * 10 - 10), zeroPoint: zero() };
-            // The output scale keeps the output multiplier below 1, as TFLM requires.
-            const quantOut = { scale: Math.max(quantA.scale, quantB.scale) * 2 ** (next() * 8 - 6), zeroPoint: zero() };
-            const activation = pick([FusedActivation.NONE, FusedActivation.RELU, FusedActivation.RELU6]);
-            const fill = (shape: number[]) => Array.from({ length: elementCount(shape) }, () => pick([lo, hi, int(lo, hi)]));
-            const valuesA = fill(shapeA);
-            const valuesB = fill(shapeB);
-            const constantB = trial % 3 === 2;
-            const run = (simd: boolean) => {
-              const a = makeTensor(dtype, shapeA, valuesA, quantA, false);
-              const b = makeTensor(dtype, shapeB, valuesB, quantB, constantB);
-              const y = makeTensor(dtype, shapeOut, undefined, quantOut);
-              (simd ? runKernelSimd : runKernel)(kernel as typeof Add, { activation }, [a, b], [y], { kernels: simd ? 'fast' : 'reference' });
-              return Array.from(y.bytes);
-            };
-            expect(run(true)).toEqual(run(false));
-          }
-        });
+      SHAPES.forEach((shapes, s) => {
+        it(`${name} ${dtype} [${shapes[0]}] ${name === 'ADD' ? '+' : '-'} [${shapes[1]}]`, () =>
+          compareBinary(
+            kernel, dtype, shapes, 1000 * s + (dtype === 'int8' ? 11 : 12) + (name === 'SUB' ? 5 : 0),
+            (scaleA, scaleB, next) => Math.max(scaleA, scaleB) * 2 ** (next() * 8 - 6),
+            ACTIVATIONS,
+          ));
       });
     }
   }
