@@ -14,10 +14,10 @@ import {
   readActivationOptions,
   type ActivationOptions,
 } from '../schema/tflite.js';
-import { check, checkArity, checkQuantized, input, output, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
+import { check, checkQuantized, type Node, type OpKernel, type PrepareContext } from '../src/op.js';
 import { multiplyByQuantizedMultiplier, quantizeMultiplier, type QuantizedMultiplier } from '../src/quant.js';
 import type { Tensor } from '../src/tensor.js';
-import { evalBinary, fullShapeInputs, planBroadcast, type BroadcastPlan } from './broadcast.js';
+import { binaryOperands, evalBinary, fullShapeInputs, type BroadcastPlan } from './broadcast.js';
 import { perByteTable } from './byte-table.js';
 import { clampToOutput, multiplyWide, prepareRequantizer, type Requantizer } from './fast/requantize.js';
 import { floatActivationRange, quantizedActivationRange } from './fused-activation.js';
@@ -129,20 +129,7 @@ const NOT_QUANTIZED = {
 
 /** ADD's and SUB's prepare: types, the broadcast, and the multipliers of the quantized form. */
 export function prepareAddSub(node: Node<ActivationOptions>, operation: 'ADD' | 'SUB', context: PrepareContext): AddSubData {
-  checkArity(node, 2, 1);
-  const in1 = input(node, 0);
-  const in2 = input(node, 1);
-  const out = output(node, 0);
-  const dtype = out.dtype;
-  check(
-    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
-    () => `output is ${dtype}; expected int8, uint8 or float32`,
-  );
-  check(
-    in1.dtype === dtype && in2.dtype === dtype,
-    () => `inputs are ${in1.dtype} and ${in2.dtype}, output is ${dtype}; all three must match`,
-  );
-  const plan = planBroadcast(in1, in2, out);
+  const { in1, in2, out, dtype, plan } = binaryOperands(node);
   const input2Sign = operation === 'ADD' ? 1 : -1;
   if (dtype === 'float32') {
     const range = floatActivationRange(node.options.activation);

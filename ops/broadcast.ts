@@ -2,7 +2,7 @@
 // pair of dims equal or one of them 1 (TFLite's CalculateShapeForBroadcast). prepare fuses the output's dims
 // into as few loops as possible, as TFLM's BroadcastBinaryOpSimple does (reference/broadcast_loop.h), so that
 // eval runs one tight loop per output row and never builds a multi-dimensional index per element.
-import { check, type InputReuse, type Node } from '../src/op.js';
+import { check, checkArity, input, output, type InputReuse, type Node } from '../src/op.js';
 import type { Tensor } from '../src/tensor.js';
 
 /** The shape two operand shapes broadcast to, or null when they do not broadcast. */
@@ -140,6 +140,33 @@ export function forEachBroadcastRow<P, A, B, O>(
       bStart -= outerStridesB[d] * outerExtents[d];
     }
   }
+}
+
+/**
+ * The prepare checks of a broadcasting binary op (ADD, SUB, MUL): two inputs and one output, all int8, uint8 or
+ * float32 alike, shapes that broadcast to the output's; and the plan of its walk.
+ */
+export function binaryOperands(node: Node<unknown>): {
+  in1: Tensor;
+  in2: Tensor;
+  out: Tensor;
+  dtype: 'int8' | 'uint8' | 'float32';
+  plan: BroadcastPlan;
+} {
+  checkArity(node, 2, 1);
+  const in1 = input(node, 0);
+  const in2 = input(node, 1);
+  const out = output(node, 0);
+  const dtype = out.dtype;
+  check(
+    dtype === 'int8' || dtype === 'uint8' || dtype === 'float32',
+    () => `output is ${dtype}; expected int8, uint8 or float32`,
+  );
+  check(
+    in1.dtype === dtype && in2.dtype === dtype,
+    () => `inputs are ${in1.dtype} and ${in2.dtype}, output is ${dtype}; all three must match`,
+  );
+  return { in1, in2, out, dtype, plan: planBroadcast(in1, in2, out) };
 }
 
 /** What evalBinary needs of a binary op's prepared data. */
