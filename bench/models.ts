@@ -28,8 +28,11 @@ const iterations = Number(values.iterations);
 if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`--iterations takes a whole number, not ${values.iterations}`);
 const models = positionals.length > 0 ? positionals : DEFAULT_MODELS;
 
-/** Loads timed for the load column; the median is reported. */
-const LOADS = 9;
+/**
+ * Loads timed for the load column after each model's first: the median is reported, each interpreter disposed
+ * before the next load, which reuses its SIMD memory (as `tflite-int8 bench` measures loadMs).
+ */
+const LOADS = 20;
 
 /** A fixed number of runs rather than a time budget: the slowest task takes about a second per invoke. */
 function newBench(name: string): Bench {
@@ -51,6 +54,7 @@ interface OursTimes {
   name: string;
   bytes: Uint8Array;
   inputs: Uint8Array[];
+  firstLoadMs: number;
   loadMs: number;
   invokeMs: Map<string, number>;
 }
@@ -59,11 +63,13 @@ const ours: OursTimes[] = [];
 for (const name of models) {
   const bytes = new Uint8Array(readFileSync(join(MODELS_DIR, `${name}.tflite`)));
   const loads: number[] = [];
-  for (let i = 0; i < LOADS; i++) {
+  for (let i = 0; i <= LOADS; i++) {
     const started = performance.now();
-    new Interpreter(bytes, { resolver: allOps(), kernels: 'simd' });
+    const interpreter = new Interpreter(bytes, { resolver: allOps(), kernels: 'simd' });
     loads.push(performance.now() - started);
+    interpreter.dispose();
   }
+  const firstLoadMs = loads.shift()!;
   loads.sort((p, q) => p - q);
   const tiers = TIERS.map((kernels) => ({ kernels, interpreter: new Interpreter(bytes, { resolver: allOps(), kernels }) }));
   const inputs = tiers[0].interpreter.inputs.map((t, k) => goldenRuleInput(t.dtype, t.size, k));
@@ -78,13 +84,13 @@ for (const name of models) {
       return { overriddenDuration: performance.now() - started };
     });
   }
-  ours.push({ name, bytes, inputs, loadMs: loads[LOADS >> 1], invokeMs: await medians(bench) });
+  ours.push({ name, bytes, inputs, firstLoadMs, loadMs: loads[LOADS >> 1], invokeMs: await medians(bench) });
 }
 
 const runner = await TfliteRunner.load();
 const rows: string[][] = [];
 let runtimePackage = '';
-for (const { name, bytes, inputs, loadMs, invokeMs } of ours) {
+for (const { name, bytes, inputs, firstLoadMs, loadMs, invokeMs } of ours) {
   const xnnpack = await runner.open(bytes, inputs, { xnnpack: true });
   const builtin = await runner.open(bytes, inputs, { xnnpack: false });
   runtimePackage = xnnpack.runtimePackage;
@@ -98,15 +104,16 @@ for (const { name, bytes, inputs, loadMs, invokeMs } of ours) {
     builtin.close();
   }
   const [simd, js, x, b] = [invokeMs.get('simd')!, invokeMs.get('js')!, theirs.get('XNNPACK')!, theirs.get('built-in')!];
-  rows.push([name, ms(simd), ms(js), ms(x), ms(b), `${(simd / x).toFixed(2)}×`, `${(js / x).toFixed(1)}×`, ms(loadMs)]);
+  rows.push([name, ms(simd), ms(js), ms(x), ms(b), `${(simd / x).toFixed(2)}×`, `${(js / x).toFixed(1)}×`, ms(loadMs), ms(firstLoadMs)]);
 }
 
-const header = ['model', 'ours SIMD', 'ours JS', 'LiteRT XNNPACK', 'LiteRT built-in', 'SIMD/XNNPACK', 'JS/XNNPACK', 'load (SIMD)'];
+const header = ['model', 'ours SIMD', 'ours JS', 'LiteRT XNNPACK', 'LiteRT built-in', 'SIMD/XNNPACK', 'JS/XNNPACK', 'load (SIMD)', 'first load'];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
 const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ');
 console.log(
   `median invoke time, ms; ${iterations} runs after 2 warm-up; 1 thread; golden-rule inputs; ${runtimePackage}; ` +
-    `load: median of ${LOADS} new Interpreter`,
+    `load: median of ${LOADS} new Interpreter after the first, each disposed before the next; first load: the ` +
+    "model's first (the first model's also compiles the kernels)",
 );
 console.log([line(header), ...rows.map(line)].join('\n'));
 

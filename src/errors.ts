@@ -36,7 +36,7 @@ export class NodeError extends TfliteInt8Error {
   }
 }
 
-/** The caller gave an input of the wrong size or type, or asked for a tensor that does not exist. */
+/** The caller gave an input of the wrong size or type, asked for a tensor that does not exist, or used a disposed interpreter. */
 export class InputError extends TfliteInt8Error {}
 
 /** The arena given is too small for the plan, or the plan cannot be made. */

@@ -1,8 +1,8 @@
 // Load a model, resolve and prepare every operator once, plan one arena, then invoke as often as asked.
 // Subgraph 0 is the graph that runs (control-flow ops that call other subgraphs are not supported).
 import { ArenaError, UnsupportedFeatureError, InputError } from './errors.js';
-import { nodeError, prepareGraph, type PreparedNode } from './graph.js';
-import { planExecution, type MemoryPlan, type PlannerName, type Step } from './memory-plan.js';
+import { nodeError, prepareGraph, type PreparedGraph, type PreparedNode } from './graph.js';
+import { planExecution, type ExecutionPlan, type MemoryPlan, type PlannerName, type Step } from './memory-plan.js';
 import { readModel, type Model, type Subgraph } from './model.js';
 import type { Node } from './op.js';
 import type { Rounding } from './quant.js';
@@ -84,6 +84,9 @@ export class Interpreter {
   /** Constants whose bytes were misaligned for their type in the model and had to be copied. */
   readonly copiedConstants: number;
   private readonly steps: BoundStep[];
+  /** The SIMD tier's memory (kernels' constants, then the arena); null on the other tiers. */
+  private readonly simd: SimdMemory | null;
+  private disposed = false;
 
   constructor(model: Uint8Array | ArrayBuffer | Model, options: InterpreterOptions) {
     this.model = model instanceof Uint8Array || model instanceof ArrayBuffer ? readModel(model) : model;
@@ -111,34 +114,23 @@ export class Interpreter {
     if (kernels === 'simd' && !hostSupportsSimd()) {
       throw new UnsupportedFeatureError("this host has no WebAssembly SIMD: use kernels 'js'");
     }
-    const simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g, options)) : null;
-    const graph = prepareGraph(this.model, options.resolver, {
-      rounding: options.rounding ?? 'double',
-      kernels: kernels === 'reference' ? 'reference' : 'fast',
-      simd,
-    });
-    const planner = options.planner ?? 'optimized';
-    const { memory, steps } = planExecution(graph, planner, options.preserveAllTensors);
-    const needed = memory.arenaBytes;
-    if (needed > limit) {
-      throw new ArenaError(`model needs ${needed} bytes of activations, more than the ${limit}-byte limit (maxArenaBytes)`);
+    const simd = (this.simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g, options)) : null);
+    let graph: PreparedGraph;
+    let plan: ExecutionPlan;
+    try {
+      graph = prepareGraph(this.model, options.resolver, {
+        rounding: options.rounding ?? 'double',
+        kernels: kernels === 'reference' ? 'reference' : 'fast',
+        simd,
+      });
+      plan = planExecution(graph, options.planner ?? 'optimized', options.preserveAllTensors);
+      this.arena = arenaFor(plan.memory, options, limit, simd);
+    } catch (e) {
+      // Nothing else holds the memory: a failed load leaves it for the next load, as dispose would.
+      simd?.release();
+      throw e;
     }
-    const size = options.arenaBytes ?? needed;
-    if (!Number.isSafeInteger(size) || size < 0) {
-      throw new ArenaError(`arenaBytes must be a whole number of bytes, is ${size}`);
-    }
-    if (size < needed) {
-      throw new ArenaError(`arena of ${size} bytes is too small: this model needs ${needed} bytes with the ${planner} planner`);
-    }
-    // In the SIMD memory the arena comes after every kernel's prepared data, and nothing is placed after it, so
-    // the memory never grows again and the views made here stay valid.
-    if (simd) {
-      const base = simd.alloc(size);
-      simd.freeze();
-      this.arena = new Uint8Array(simd.memory.buffer, base, size);
-    } else {
-      this.arena = new Uint8Array(size);
-    }
+    const { memory, steps } = plan;
     const arena = this.arena;
     this.memoryPlan = memory;
     const tensors = graph.tensors;
@@ -213,7 +205,24 @@ export class Interpreter {
 
   /** Runs the graph once on whatever the input tensors hold. */
   invoke(): void {
+    this.checkLive();
     for (const step of this.steps) this.runStep(step);
+  }
+
+  /**
+   * Ends this interpreter and hands its SIMD memory, zeroed, to the next one loaded in this process, which then
+   * skips faulting in fresh pages (a few ms for a MobileNet; src/wasm/runtime.ts) and instantiating the kernels.
+   * Optional: an interpreter never disposed is garbage-collected as usual. Afterwards every method throws
+   * InputError, and views of its tensors (Tensor.data) must not be used: another interpreter may own the bytes.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.simd?.release();
+  }
+
+  private checkLive(): void {
+    if (this.disposed) throw new InputError('this interpreter was disposed');
   }
 
   /**
@@ -243,6 +252,7 @@ export class Interpreter {
    * clock, so profiling costs nothing unless asked for. The clock is a parameter so the core needs no Node API.
    */
   invokeProfiled(stepMs: Float64Array, clock: () => number = () => performance.now()): void {
+    this.checkLive();
     const steps = this.steps;
     if (stepMs.length !== steps.length) {
       throw new InputError(`invokeProfiled needs one time slot per step: ${steps.length}, got ${stepMs.length}`);
@@ -265,6 +275,7 @@ export class Interpreter {
   }
 
   private io(list: readonly Tensor[], i: number, what: string): Tensor {
+    this.checkLive();
     const t = list[i];
     if (!t) throw new InputError(`model has ${list.length} ${what}s; there is no ${what} ${i}`);
     return t;
@@ -306,6 +317,28 @@ export function simdMemoryBound(g: Subgraph, options: InterpreterOptions): numbe
   const tflmScratch = options.planner === 'tflm' && !options.preserveAllTensors;
   const plan = Math.min((tflmScratch ? 2 : 1) * activations, options.maxArenaBytes ?? DEFAULT_MAX_ARENA_BYTES);
   return placed + allocBound(options.arenaBytes ?? plan);
+}
+
+/**
+ * The arena `plan` runs in: `options.arenaBytes`, or what the plan needs. In the SIMD memory it comes after every
+ * kernel's prepared data and nothing is placed after it, so the memory never grows again and views of it stay valid.
+ */
+function arenaFor(plan: MemoryPlan, options: InterpreterOptions, limit: number, simd: SimdMemory | null): Uint8Array {
+  const needed = plan.arenaBytes;
+  if (needed > limit) {
+    throw new ArenaError(`model needs ${needed} bytes of activations, more than the ${limit}-byte limit (maxArenaBytes)`);
+  }
+  const size = options.arenaBytes ?? needed;
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ArenaError(`arenaBytes must be a whole number of bytes, is ${size}`);
+  }
+  if (size < needed) {
+    throw new ArenaError(`arena of ${size} bytes is too small: this model needs ${needed} bytes with the ${plan.planner} planner`);
+  }
+  if (!simd) return new Uint8Array(size);
+  const base = simd.alloc(size);
+  simd.freeze();
+  return new Uint8Array(simd.memory.buffer, base, size);
 }
 
 /** The nodes a step evaluates, in graph order. */

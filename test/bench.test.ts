@@ -103,12 +103,13 @@ describe('tflite-int8 bench', () => {
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as BenchReport;
     expect(report).toMatchObject({
-      runs: 2, warmup: 0, threads: 1, loads: 5, kernels: 'simd', inputs: 'golden rule (../shared/golden/README.md)',
+      runs: 2, warmup: 0, threads: 1, loads: 20, kernels: 'simd', inputs: 'golden rule (../shared/golden/README.md)',
     });
     expect(report.minMs).toBeGreaterThan(0);
     expect(report.medianMs).toBeGreaterThanOrEqual(report.minMs);
     expect(report.p90Ms).toBeGreaterThanOrEqual(report.medianMs);
     expect(report.loadMs).toBeGreaterThan(0);
+    expect(report.firstLoadMs).toBeGreaterThan(0);
 
     expectEveryOperatorOnce(report.ops, PERSON_DETECT_OPERATORS);
     expect(sum(report.ops.map((op) => op.share))).toBeCloseTo(1, 9);

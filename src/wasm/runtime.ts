@@ -11,6 +11,11 @@
 // (WasmKernelModule.memoryBound), and grows only if that bound was wrong. The bound should be tight: V8 counts the
 // whole reservation as external memory, and each load's reservation brings the next garbage collection closer.
 //
+// Fresh memory is slow too, once: every page costs a page fault when first touched, ~0.6 ms per MB measured here
+// (a Firecracker VM, whose host faults as well), which is most of a MobileNet's prepare (tf2_mobilenet_v2 writes
+// 4.3 MB of constants). So Interpreter.dispose releases its memory, zeroed, for the next SimdMemory to take, with
+// the kernel instances already made on it (takeSpare, release).
+//
 // Scratch memory that a kernel needs only during one call (converted rows, patches) is shared by all layers of a
 // kind (scratch): their calls never overlap, so one region sized for the largest serves them all, and the memory
 // holds, and the OS backs, one layer's scratch instead of every layer's.
@@ -120,12 +125,38 @@ export class SharedScratch {
   owner: unknown = null;
 }
 
+/** A memory and the kernel instances made on it: what a released SimdMemory leaves for the next. */
+interface Backing {
+  memory: WebAssembly.Memory;
+  instances: Map<WasmKernelModule, WebAssembly.Exports>;
+}
+
+/** Released memories, all zero, oldest first; at most SPARE_LIMIT_BYTES of them, the oldest dropped first. */
+const spares: Backing[] = [];
+const SPARE_LIMIT_BYTES = 256 * 2 ** 20;
+
+/** The smallest spare memory of at least `bytes`, taken out of the spares; null if none is that large. */
+function takeSpare(bytes: number): Backing | null {
+  let best = -1;
+  for (let i = 0; i < spares.length; i++) {
+    const length = spares[i].memory.buffer.byteLength;
+    if (length >= bytes && (best < 0 || length < spares[best].memory.buffer.byteLength)) best = i;
+  }
+  return best < 0 ? null : spares.splice(best, 1)[0];
+}
+
+/** Bytes held by spare memories now: for tests and reports. */
+export function spareMemoryBytes(): number {
+  return spares.reduce((sum, b) => sum + b.memory.buffer.byteLength, 0);
+}
+
 /** One interpreter's WebAssembly memory, its allocations, and its kernel instances. */
 export class SimdMemory {
   readonly memory: WebAssembly.Memory;
   private top = 0;
   private frozen = false;
-  private readonly instances = new Map<WasmKernelModule, WebAssembly.Exports>();
+  private released = false;
+  private readonly instances: Map<WasmKernelModule, WebAssembly.Exports>;
   private readonly scratches = new Map<WasmKernelModule, SharedScratch>();
   private scratchPlaced = false;
   /** Views of the whole memory, made again only when growing replaced the buffer. */
@@ -134,15 +165,33 @@ export class SimdMemory {
   private int16View = new Int16Array(0);
   private int32View = new Int32Array(0);
 
-  /** A memory of `reserveBytes` (at least one page), which `alloc` grows past only when it must. */
+  /**
+   * A memory of `reserveBytes` at least (one page at least), which `alloc` grows past only when it must: a
+   * released one if one is large enough, else a fresh one. Either is all zero.
+   */
   constructor(reserveBytes = PAGE) {
     const pages = Math.max(1, Math.ceil(Math.min(reserveBytes, MAX_BYTES) / PAGE));
-    this.memory = new WebAssembly.Memory({ initial: pages });
+    const spare = takeSpare(pages * PAGE);
+    this.memory = spare?.memory ?? new WebAssembly.Memory({ initial: pages });
+    this.instances = spare?.instances ?? new Map();
+  }
+
+  /**
+   * Ends this memory's use and keeps it, zeroed where it was used, for the next SimdMemory: the caller promises
+   * that nothing reads or writes it through this object or its views again.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    new Uint8Array(this.memory.buffer, 0, this.top).fill(0);
+    spares.push({ memory: this.memory, instances: this.instances });
+    let held = spareMemoryBytes();
+    while (held > SPARE_LIMIT_BYTES) held -= spares.shift()!.memory.buffer.byteLength;
   }
 
   /** Reserves `bytes` at an `align`-byte boundary, growing the memory; returns the byte address. */
   alloc(bytes: number, align = ALIGN): number {
-    if (this.frozen) throw new Error('SimdMemory: no allocation after the arena is placed');
+    if (this.frozen || this.released) throw new Error('SimdMemory: no allocation after the arena is placed');
     const address = Math.ceil(this.top / align) * align;
     const end = address + bytes;
     if (end > MAX_BYTES) throw new RangeError(`WebAssembly memory cannot hold ${end} bytes (the limit is 4 GiB)`);
