@@ -81,7 +81,10 @@ type PackWeights = (
 ) => void;
 
 /** conv_row_{int8,uint8}_{right,any} and pack_weights_{int8,uint8}. */
-type Kernels = Record<string, ConvRowFunction & PackWeights>;
+/** pack_weights_int8_transposed: the filter's `groups` · GROUP rows of `taps` taps each, from `filter` to `weights`. */
+type PackWeightsTransposed = (filter: number, weights: number, groups: number, taps: number) => void;
+
+type Kernels = Record<string, ConvRowFunction & PackWeights & PackWeightsTransposed>;
 
 /**
  * A prepared layer: its constants live in SIMD memory at `descriptor`. The input's extent and padding are kept here
@@ -175,7 +178,12 @@ export function prepareSimdConv(simd: SimdMemory, s: SimdConvSource): SimdConv |
   const filterCopy = weights + packedBytes - (groups - 1) * GROUP * taps;
   simd.bytes().set(new Uint8Array(filter.buffer, filter.byteOffset, outDepth * taps), filterCopy);
   const kernels = simd.exports<Kernels>(convKernels);
-  kernels[`pack_weights_${s.dtype}`](filterCopy, weights, outDepth, groups, filterHeight, runTaps, pairs, filterOffset);
+  // Runs of even length chain into one sequence of pairs per channel, the order they are packed in.
+  if (signed && runTaps % 2 === 0 && taps % TRANSPOSED_TAPS === 0 && outDepth % GROUP === 0) {
+    kernels.pack_weights_int8_transposed(filterCopy, weights, groups, taps);
+  } else {
+    kernels[`pack_weights_${s.dtype}`](filterCopy, weights, outDepth, groups, filterHeight, runTaps, pairs, filterOffset);
+  }
 
   // Fresh memory is zero: the padding channels' bias.
   const bias = simd.alloc(layout.biasBytes);
@@ -244,6 +252,7 @@ export const convKernels: WasmKernelModule = {
       const params = ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'] as const;
       m.addFunction(`pack_weights_${signed ? 'int8' : 'uint8'}`, [...params], [], (f) => emitPackWeights(f, signed));
     }
+    m.addFunction('pack_weights_int8_transposed', ['i32', 'i32', 'i32', 'i32'], [], emitPackWeightsTransposed);
     addClampShiftTableFunctions(m);
     for (const signed of [true, false]) {
       for (const form of ['right', 'any'] as const) {
@@ -419,6 +428,63 @@ function emitPackWeights(f: FunctionBuilder, signed: boolean): void {
         f.get(to).i32(pairStride).op('i32.add').set(to);
       });
     });
+  });
+}
+
+/** Taps of a channel that pack_weights_int8_transposed moves at once: 8 pairs, one v128. */
+const TRANSPOSED_TAPS = 16;
+
+/**
+ * pack_weights_int8 for a layer whose channels fill whole groups and whose taps pair up in one sequence per channel,
+ * a multiple of TRANSPOSED_TAPS long (pointwise layers of 16k channels: nearly all of a MobileNet's weights). A
+ * group is then GROUP rows of pairs, packed as its transpose: 8 channels × 8 pairs at a time, in three rounds of
+ * interleaving (16-, 32-, then 64-bit lanes), with whole-vector loads and stores where pack_weights stores each pair
+ * alone. The copy lies as pack_weights expects: group g's rows end where packed group g + 1 ends.
+ */
+function emitPackWeightsTransposed(f: FunctionBuilder): void {
+  const [filter, weights, groups, taps] = f.params;
+  const g = f.local('i32');
+  const k = f.local('i32');
+  const at = f.local('i32');
+  const to = f.local('i32');
+  const rows = Array.from({ length: GROUP }, () => f.local('v128'));
+  // Interleaves lanes of a and b: the low halves' (`low`) or the high halves' lanes of `bytes` bytes, a's first.
+  const interleave = (a: Local, b: Local, bytes: number, low: boolean) => {
+    const lanes: number[] = [];
+    for (let lane = 0; lane < 16 / bytes; lane++) {
+      const from = (low ? 0 : 8) + (lane >> 1) * bytes + (lane & 1) * 16;
+      for (let i = 0; i < bytes; i++) lanes.push(from + i);
+    }
+    f.get(a).get(b).shuffle(lanes);
+  };
+  // Rounds a, b ← interleave(a, b) low, high.
+  const round = (a: Local, b: Local, bytes: number) => {
+    interleave(a, b, bytes, true);
+    interleave(a, b, bytes, false);
+    f.set(b).set(a);
+  };
+  if (GROUP !== 8) throw new Error('pack_weights_int8_transposed transposes 8 channels');
+  f.get(weights).set(to);
+  f.forLoop(g, () => f.i32(0), () => f.get(groups), 1, () => {
+    f.forLoop(k, () => f.i32(0), () => f.get(taps), TRANSPOSED_TAPS, () => {
+      // Channel r's pairs k/2 .. k/2 + 7.
+      f.get(filter).get(k).op('i32.add').set(at);
+      rows.forEach((row, r) => f.get(at).get(taps).i32(r).op('i32.mul', 'i32.add').mem('v128.load').set(row));
+      // Channels (0 1) (2 3) (4 5) (6 7), pairs 0-3 and 4-7: then rows 0 and 1 hold channels 0-1 of pairs 0-3, 4-7.
+      for (let r = 0; r < 8; r += 2) round(rows[r], rows[r + 1], 2);
+      // Channels 0-3 and 4-7: rows 0, 2, 1, 3 hold pairs 0-1, 2-3, 4-5, 6-7 of channels 0-3; rows 4-7 of 4-7.
+      for (const r of [0, 1, 4, 5]) round(rows[r], rows[r + 2], 4);
+      // Pair j of channels 0-3 beside pair j of channels 4-7.
+      [0, 2, 1, 3].forEach((r, i) => {
+        for (const low of [true, false]) {
+          f.get(to);
+          interleave(rows[r], rows[r + 4], 8, low);
+          f.mem('v128.store', (2 * i + (low ? 0 : 1)) * 16);
+        }
+      });
+      f.get(to).i32(TRANSPOSED_TAPS * GROUP).op('i32.add').set(to);
+    });
+    f.get(filter).get(taps).i32(GROUP).op('i32.mul', 'i32.add').set(filter);
   });
 }
 
