@@ -2,7 +2,7 @@
 // here, once, with an error that says what is wrong and where: offsets and vectors in bounds (the reader),
 // indices in range, shapes sane, constant data the size its shape and type say, every tensor produced before
 // it is read. Constant data stays a view into the file.
-import { FlatBuffer, type Table } from '../schema/flatbuffer.js';
+import { FlatBuffer, zeros, type Table } from '../schema/flatbuffer.js';
 import { builtinOperatorName, BuiltinOperator, TENSOR_TYPE_NAMES, type DType } from '../schema/tflite.js';
 import { ModelFormatError, UnsupportedFeatureError } from './errors.js';
 import { ELEMENT_SIZE, type Quantization } from './tensor.js';
@@ -93,18 +93,20 @@ export function readModel(input: Uint8Array | ArrayBuffer): Model {
   const version = root.uint32(0);
   if (version !== SCHEMA_VERSION) fail('model', `schema version ${version}, expected ${SCHEMA_VERSION}`);
 
-  const buffers = root.tables(4, 'buffers', (i) => `buffer ${i}`).map((t, i) => readBuffer(t, i, bytes));
-  const operatorCodes = root.tables(1, 'operator_codes', (i) => `operator code ${i}`).map(readOperatorCode);
+  // Buffers without data (every runtime tensor's) share one empty view.
+  const empty = bytes.subarray(0, 0);
+  const buffers = root.mapTables(4, 'buffers', (i) => `buffer ${i}`, (t, i) => readBuffer(t, i, bytes, empty));
+  const operatorCodes = root.mapTables(1, 'operator_codes', (i) => `operator code ${i}`, readOperatorCode);
   const subgraphTables = root.tables(2, 'subgraphs', (i) => `subgraph ${i}`);
   if (subgraphTables.length === 0) fail('model', 'has no subgraphs');
   const subgraphs = subgraphTables.map((t, i) => readSubgraph(t, i, buffers, operatorCodes));
 
-  const metadata = root.tables(6, 'metadata', (i) => `metadata ${i}`).map((t, i) => {
+  const metadata = root.mapTables(6, 'metadata', (i) => `metadata ${i}`, (t, i) => {
     const buffer = t.uint32(1);
     if (buffer >= buffers.length) fail(`metadata ${i}`, `buffer ${buffer} out of range (model has ${buffers.length} buffers)`);
     return { name: t.string(0, 'name') ?? '', buffer, data: buffers[buffer] };
   });
-  const signatures = root.tables(7, 'signature_defs', (i) => `signature ${i}`).map((t, i) => readSignature(t, i, subgraphs));
+  const signatures = root.mapTables(7, 'signature_defs', (i) => `signature ${i}`, (t, i) => readSignature(t, i, subgraphs));
 
   return {
     bytes,
@@ -118,7 +120,7 @@ export function readModel(input: Uint8Array | ArrayBuffer): Model {
   };
 }
 
-function readBuffer(t: Table, index: number, file: Uint8Array): Uint8Array {
+function readBuffer(t: Table, index: number, file: Uint8Array, empty: Uint8Array): Uint8Array {
   const inline = t.bytes(0, 'data');
   const offset = t.int64(1);
   const size = t.int64(2);
@@ -129,7 +131,7 @@ function readBuffer(t: Table, index: number, file: Uint8Array): Uint8Array {
     }
     return file.subarray(offset, offset + size);
   }
-  return inline ?? file.subarray(0, 0);
+  return inline ?? empty;
 }
 
 function readOperatorCode(t: Table, index: number): OperatorCode {
@@ -145,36 +147,50 @@ function readOperatorCode(t: Table, index: number): OperatorCode {
   };
 }
 
+// Names for error messages are made only when an error needs them: a model has thousands of tables and
+// tensor indices, and naming each up front would be most of what reading allocates.
+
 function readSubgraph(t: Table, index: number, buffers: Uint8Array[], codes: OperatorCode[]): Subgraph {
   const where = `subgraph ${index}`;
-  const tensors = t
-    .tables(0, 'tensors', (i) => `${where} tensor ${i}`)
-    .map((tt, i) => readTensor(tt, i, `${where} tensor ${i}`, buffers));
-  const tensorIndex = (value: number, what: string, optional: boolean) => {
-    if ((optional && value === -1) || (value >= 0 && value < tensors.length)) return value;
+  const tensorName = (i: number) => `${where} tensor ${i}`;
+  const quantizationName = (i: number) => `${where} tensor ${i} quantization`;
+  const tensors = t.mapTables(0, 'tensors', tensorName, (tt, i) => readTensor(tt, i, buffers, quantizationName));
+  const outOfRange = (what: string, value: number) =>
     fail(`${where} ${what}`, `tensor ${value} out of range (subgraph has ${tensors.length} tensors)`);
-  };
-  const inputs = (t.int32s(1, 'inputs') ?? []).map((v, i) => tensorIndex(v, `input ${i}`, false));
-  const outputs = (t.int32s(2, 'outputs') ?? []).map((v, i) => tensorIndex(v, `output ${i}`, false));
-  const operators = t.tables(3, 'operators', (i) => `${where} operator ${i}`).map((ot, i) => {
-    const opWhere = `${where} operator ${i}`;
+  const inputs = t.int32s(1, 'inputs') ?? [];
+  const badInput = firstNonTensor(inputs, tensors.length, false);
+  if (badInput >= 0) outOfRange(`input ${badInput}`, inputs[badInput]);
+  const outputs = t.int32s(2, 'outputs') ?? [];
+  const badOutput = firstNonTensor(outputs, tensors.length, false);
+  if (badOutput >= 0) outOfRange(`output ${badOutput}`, outputs[badOutput]);
+  const optionsName = (i: number) => `${where} operator ${i} builtin options`;
+  const operators = t.mapTables(3, 'operators', (i) => `${where} operator ${i}`, (ot, i): ModelOperator => {
     const opcodeIndex = ot.uint32(0);
     if (opcodeIndex >= codes.length) {
-      fail(opWhere, `opcode index ${opcodeIndex} out of range (model has ${codes.length} operator codes)`);
+      fail(ot.where, `opcode index ${opcodeIndex} out of range (model has ${codes.length} operator codes)`);
     }
     const opcode = codes[opcodeIndex];
     const builtinOptionsType = ot.uint8(3);
+    const opInputs = ot.int32s(1, 'inputs') ?? [];
+    const badOpInput = firstNonTensor(opInputs, tensors.length, true);
+    if (badOpInput >= 0) outOfRange(`operator ${i} (${opcode.name}) input ${badOpInput}`, opInputs[badOpInput]);
+    const opOutputs = ot.int32s(2, 'outputs') ?? [];
+    const badOpOutput = firstNonTensor(opOutputs, tensors.length, false);
+    if (badOpOutput >= 0) outOfRange(`operator ${i} (${opcode.name}) output ${badOpOutput}`, opOutputs[badOpOutput]);
+    const intermediates = ot.int32s(8, 'intermediates') ?? [];
+    const badIntermediate = firstNonTensor(intermediates, tensors.length, false);
+    if (badIntermediate >= 0) outOfRange(`operator ${i} intermediate ${badIntermediate}`, intermediates[badIntermediate]);
     return {
       index: i,
       code: opcode.code,
       opName: opcode.name,
       customCode: opcode.customCode,
       version: opcode.version,
-      inputs: (ot.int32s(1, 'inputs') ?? []).map((v, k) => tensorIndex(v, `operator ${i} (${opcode.name}) input ${k}`, true)),
-      outputs: (ot.int32s(2, 'outputs') ?? []).map((v, k) => tensorIndex(v, `operator ${i} (${opcode.name}) output ${k}`, false)),
-      intermediates: (ot.int32s(8, 'intermediates') ?? []).map((v, k) => tensorIndex(v, `operator ${i} intermediate ${k}`, false)),
+      inputs: opInputs,
+      outputs: opOutputs,
+      intermediates,
       builtinOptionsType,
-      builtinOptions: builtinOptionsType ? ot.table(4, `${opWhere} builtin options`) : null,
+      builtinOptions: builtinOptionsType ? ot.table(4, optionsName, i) : null,
       customOptions: ot.bytes(5, 'custom_options'),
     };
   });
@@ -183,31 +199,45 @@ function readSubgraph(t: Table, index: number, buffers: Uint8Array[], codes: Ope
   return subgraph;
 }
 
-function readTensor(t: Table, index: number, where: string, buffers: Uint8Array[]): ModelTensor {
+/** Where in `indices` the first entry is that names no tensor (-1 counts as one where `optional`), or -1. */
+function firstNonTensor(indices: number[], tensorCount: number, optional: boolean): number {
+  for (let k = 0; k < indices.length; k++) {
+    const value = indices[k];
+    if (!((optional && value === -1) || (value >= 0 && value < tensorCount))) return k;
+  }
+  return -1;
+}
+
+function readTensor(
+  t: Table,
+  index: number,
+  buffers: Uint8Array[],
+  quantizationName: (index: number) => string,
+): ModelTensor {
   const typeCode = t.int8(1);
   const dtype = TENSOR_TYPE_NAMES[typeCode];
-  if (dtype === undefined) fail(where, `unknown tensor type ${typeCode}`);
+  if (dtype === undefined) fail(t.where, `unknown tensor type ${typeCode}`);
   const shape = t.int32s(0, 'shape') ?? [];
   let elements = 1;
   for (const d of shape) {
-    if (d < 0) fail(where, `shape [${shape.join(',')}] has a negative dimension`);
+    if (d < 0) fail(t.where, `shape [${shape.join(',')}] has a negative dimension`);
     elements *= d;
   }
   const elementSize = ELEMENT_SIZE[dtype];
   if (elementSize !== undefined && elements * elementSize > MAX_TENSOR_BYTES) {
-    fail(where, `shape [${shape.join(',')}] of ${dtype} needs ${elements * elementSize} bytes, more than ${MAX_TENSOR_BYTES}`);
+    fail(t.where, `shape [${shape.join(',')}] of ${dtype} needs ${elements * elementSize} bytes, more than ${MAX_TENSOR_BYTES}`);
   }
   const buffer = t.uint32(2);
-  if (buffer >= buffers.length) fail(where, `buffer ${buffer} out of range (model has ${buffers.length} buffers)`);
+  if (buffer >= buffers.length) fail(t.where, `buffer ${buffer} out of range (model has ${buffers.length} buffers)`);
   const raw = buffers[buffer];
   const data = raw.length > 0 ? raw : null;
   if (data && elementSize !== undefined && data.length !== elements * elementSize) {
     fail(
-      where,
+      t.where,
       `constant data is ${data.length} bytes, but ${dtype}[${shape.join(',')}] needs ${elements * elementSize}`,
     );
   }
-  if (t.has(6)) throw new UnsupportedFeatureError(`${where}: is sparse (sparsity parameters), which is not supported`);
+  if (t.has(6)) throw new UnsupportedFeatureError(`${t.where}: is sparse (sparsity parameters), which is not supported`);
   return {
     index,
     name: t.string(3, 'name') ?? '',
@@ -217,30 +247,36 @@ function readTensor(t: Table, index: number, where: string, buffers: Uint8Array[
     buffer,
     data,
     isVariable: t.bool(5),
-    quantization: readQuantization(t.table(4, `${where} quantization`), where),
+    quantization: readQuantization(t.table(4, quantizationName, index), t),
   };
 }
 
-function readQuantization(q: Table | null, where: string): Quantization | null {
+/** The quantization of `tensor`, read from its table `q`. */
+function readQuantization(q: Table | null, tensor: Table): Quantization | null {
   if (!q) return null;
   if (q.uint8(4) !== 0) {
-    throw new UnsupportedFeatureError(`${where}: uses custom quantization details, which are not supported`);
+    throw new UnsupportedFeatureError(`${tensor.where}: uses custom quantization details, which are not supported`);
   }
   const scale = q.float32s(2, 'scale');
   if (!scale || scale.length === 0) return null;
-  const zeroPoint = q.int64s(3, 'zero_point') ?? [];
+  const zeroPoint = q.int64s(3, 'zero_point') ?? zeros(0);
   if (zeroPoint.length !== scale.length && zeroPoint.length > 1) {
-    fail(where, `quantization has ${scale.length} scales but ${zeroPoint.length} zero points`);
+    fail(tensor.where, `quantization has ${scale.length} scales but ${zeroPoint.length} zero points`);
   }
   for (let i = 0; i < scale.length; i++) {
     const s = scale[i];
-    if (!(s >= 0 && s < Infinity)) fail(where, `quantization scale ${s} is not a finite non-negative number`);
+    if (!(s >= 0 && s < Infinity)) fail(tensor.where, `quantization scale ${s} is not a finite non-negative number`);
   }
   return {
     scale,
-    zeroPoint: scale.length === zeroPoint.length ? zeroPoint : new Array<number>(scale.length).fill(zeroPoint[0] ?? 0),
+    zeroPoint: scale.length === zeroPoint.length ? zeroPoint : repeated(zeroPoint[0] ?? 0, scale.length),
     quantizedDimension: q.int32(6),
   };
+}
+
+/** One zero point standing for `length` scales' (0, as nearly always, is the shared `zeros`). */
+function repeated(zeroPoint: number, length: number): number[] {
+  return zeroPoint === 0 ? zeros(length) : new Array<number>(length).fill(zeroPoint);
 }
 
 function readSignature(t: Table, index: number, subgraphs: Subgraph[]): Signature {
@@ -251,7 +287,7 @@ function readSignature(t: Table, index: number, subgraphs: Subgraph[]): Signatur
   }
   const tensorCount = subgraphs[subgraphIndex].tensors.length;
   const maps = (id: number, what: string) =>
-    t.tables(id, what, (i) => `${where} ${what} ${i}`).map((m, i) => {
+    t.mapTables(id, what, (i) => `${where} ${what} ${i}`, (m, i) => {
       const tensorIndex = m.uint32(1);
       if (tensorIndex >= tensorCount) fail(`${where} ${what} ${i}`, `tensor ${tensorIndex} out of range`);
       return { name: m.string(0, 'name') ?? '', tensorIndex };

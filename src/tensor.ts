@@ -31,11 +31,14 @@ export function byteSize(t: { dtype: DType; shape: readonly number[] }): number 
   return elementCount(t.shape) * (ELEMENT_SIZE[t.dtype] ?? 0);
 }
 
+/** What every tensor holds until it is placed: one shared empty view, not two new ones a tensor. */
+const NO_BYTES = new Uint8Array(0);
+
 export class Tensor {
   /** Raw bytes of this tensor; a view into the model or the arena once the interpreter has placed it. */
-  bytes: Uint8Array = new Uint8Array(0);
+  bytes: Uint8Array = NO_BYTES;
   /** The same bytes as a typed array of the tensor's element type. */
-  data: TensorData = new Uint8Array(0);
+  data: TensorData = NO_BYTES;
 
   constructor(
     readonly index: number,
