@@ -32,8 +32,7 @@ import type { ModelOperator, ModelTensor } from '../../src/model.js';
 import { allocBound, type MemoryBound, type SharedScratch, type SimdMemory, type WasmKernelModule } from '../../src/wasm/runtime.js';
 import type { FastKernelWeights, QuantizedArray, WindowData } from '../conv-common.js';
 import {
-  addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, CLAMP_SHIFT_INPUT_BYTES, CLAMP_SHIFT_MAX_RIGHT,
-  clampShiftVectors, emitClampShift, emitHalfConstant, writeClampShiftTable, type ClampShiftForm,
+  addClampShiftTableFunctions, CLAMP_SHIFT_HEADER_BYTES, CLAMP_SHIFT_INPUT_BYTES, clampShiftForm, clampShiftVectors, emitClampShift, emitHalfConstant, writeClampShiftTable, type ClampShiftForm,
 } from './requantize.js';
 
 /** Filter sizes (square) the kernel is built for. */
@@ -143,14 +142,16 @@ export interface SimdDepthwise {
 export function prepareSimdDepthwise(simd: SimdMemory, s: SimdDepthwiseSource): SimdDepthwise | null {
   const { filterHeight: K, outDepth: C, strideW: stride, filter, filterOffset, inputOffset, stage } = s;
   const fits = SIZES.includes(K) && s.filterWidth === K && s.dilationH === 1 && s.dilationW === 1 &&
-    s.strideW === s.strideH && (stride === 1 || stride === 2) && stage.rounding === 'double' &&
-    stage.shifts.every((shift) => shift >= -CLAMP_SHIFT_MAX_RIGHT);
-  if (!fits) return null;
+    s.strideW === s.strideH && (stride === 1 || stride === 2);
+  // Double rounding and right shifts up to CLAMP_SHIFT_MAX_RIGHT; 'right' when every shift is a right shift.
+  const shifts = clampShiftForm(stage, C);
+  if (!fits || !shifts) return null;
   const taps = K * K;
-  // The compact form needs |bias| + 255·(sum of |W|) < 2^30, the bias including the input offset's share: taking
-  // 255 for every |W| and for |inputOffset|, that holds when the model's bias is below 2^30 - 2·255·255·taps.
-  const compact = stage.shifts.every((shift) => shift < 0) &&
-    (!s.bias || s.bias.every((b) => Math.abs(b) < 2 ** 30 - 2 * 255 * 255 * taps));
+  // The compact form needs right shifts and |bias| + 255·(sum of |W|) < 2^30, the bias including the input offset's
+  // share: taking 255 for every |W| and for |inputOffset|, that holds when the model's bias is below
+  // 2^30 - 2·255·255·taps. (Loops, not Array.every: thousands of channels at every load.)
+  let compact = shifts === 'right';
+  for (let c = 0; compact && s.bias && c < C; c++) compact = Math.abs(s.bias[c]) < 2 ** 30 - 2 * 255 * 255 * taps;
 
   // The constants, straight into SIMD memory. The weights are packed by pack_weights (WebAssembly: a JS loop runs
   // slowly until the JIT has warmed to it, in the first loads of a process) from a copy of the filter behind the
