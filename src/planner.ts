@@ -49,24 +49,25 @@ export function alignUp(n: number, alignment = ARENA_ALIGNMENT): number {
  * are used at the end.
  */
 export function tensorLifetimes(g: Subgraph): BufferRequest[] {
-  const first = new Array<number>(g.tensors.length).fill(-1);
-  const last = new Array<number>(g.tensors.length).fill(-1);
+  const first = new Int32Array(g.tensors.length).fill(-1);
+  const last = new Int32Array(g.tensors.length).fill(-1);
   const create = (t: number, time: number) => {
     if (first[t] < 0) first[t] = time;
     last[t] = time;
   };
-  for (const i of g.inputs) create(i, 0);
-  g.operators.forEach((op, n) => {
-    for (const o of op.outputs) if (first[o] < 0) first[o] = n + 1;
-    for (const i of [...op.inputs, ...op.outputs]) if (i >= 0) last[i] = n + 1;
+  g.inputs.forEach((i) => create(i, 0));
+  g.operators.forEach(({ inputs, outputs }, n) => {
+    for (let k = 0; k < outputs.length; k++) if (first[outputs[k]] < 0) first[outputs[k]] = n + 1;
+    for (let k = 0; k < inputs.length; k++) if (inputs[k] >= 0) last[inputs[k]] = n + 1;
+    for (let k = 0; k < outputs.length; k++) if (outputs[k] >= 0) last[outputs[k]] = n + 1;
   });
-  for (const o of g.outputs) create(o, g.operators.length);
+  g.outputs.forEach((o) => create(o, g.operators.length));
   const requests: BufferRequest[] = [];
-  for (const t of g.tensors) {
+  g.tensors.forEach((t) => {
     const size = byteSize(t);
-    if (t.data || t.isVariable || size === 0) continue;
+    if (t.data || t.isVariable || size === 0) return;
     requests.push({ tensor: t.index, size, firstUse: first[t.index], lastUse: last[t.index] });
-  }
+  });
   return requests;
 }
 
@@ -82,13 +83,18 @@ export function tensorLifetimes(g: Subgraph): BufferRequest[] {
 export function tflmBufferRequests(model: Model): BufferRequest[] {
   const g = model.subgraphs[0];
   const offline = offlineOffsets(model);
-  const tensors = tensorLifetimes(g).map((r) =>
-    offline && offline[r.tensor] >= 0 ? { ...r, offlineOffset: offline[r.tensor] } : r,
+  const requests = tensorLifetimes(g);
+  if (offline) {
+    requests.forEach((r) => {
+      if (offline[r.tensor] >= 0) r.offlineOffset = offline[r.tensor];
+    });
+  }
+  g.operators.forEach((op, n) =>
+    scratchBytes(op, g.tensors).forEach((size) => {
+      requests.push({ tensor: -1, node: n, size, firstUse: n + 1, lastUse: n + 1 });
+    }),
   );
-  const scratch = g.operators.flatMap((op, n) =>
-    scratchBytes(op, g.tensors).map((size) => ({ tensor: -1, node: n, size, firstUse: n + 1, lastUse: n + 1 })),
-  );
-  return [...tensors, ...scratch];
+  return requests;
 }
 
 /**
@@ -100,23 +106,29 @@ export function tflmBufferRequests(model: Model): BufferRequest[] {
  */
 export function planGreedyTflm(requests: readonly BufferRequest[]): ArenaPlan {
   const sizes = requests.map((r) => alignUp(r.size));
-  const fixed = requests.flatMap((r, i) => (r.offlineOffset === undefined ? [] : [i]));
-  const online = requests.flatMap((r, i) => (r.offlineOffset === undefined ? [i] : [])).reverse();
-  online.sort((a, b) => sizes[b] - sizes[a]); // Array.prototype.sort is stable
+  const fixed: number[] = [];
+  const online: number[] = [];
+  requests.forEach((r, i) => (r.offlineOffset === undefined ? online : fixed).push(i));
+  online.reverse().sort((a, b) => sizes[b] - sizes[a]); // Array.prototype.sort is stable
   const offsets = new Array<number>(requests.length).fill(0);
-  const placed: number[] = []; // request indices in offset order; equal offsets in placement order
-  for (const r of [...fixed, ...online]) {
+  const placed = new Int32Array(requests.length); // request indices in offset order; equal offsets in placement order
+  let placedCount = 0;
+  const place = (r: number) => {
     const { firstUse, lastUse, offlineOffset } = requests[r];
     let candidate = offlineOffset ?? 0;
-    for (const p of offlineOffset === undefined ? placed : []) {
+    for (let j = 0; offlineOffset === undefined && j < placedCount; j++) {
+      const p = placed[j];
       if (requests[p].firstUse > lastUse || firstUse > requests[p].lastUse) continue;
       if (offsets[p] - candidate >= sizes[r]) break;
       candidate = Math.max(candidate, offsets[p] + sizes[p]);
     }
     offsets[r] = candidate;
-    const at = placed.findIndex((p) => offsets[p] > candidate);
-    placed.splice(at < 0 ? placed.length : at, 0, r);
-  }
+    let at = placedCount++;
+    for (; at > 0 && offsets[placed[at - 1]] > candidate; at--) placed[at] = placed[at - 1];
+    placed[at] = r;
+  };
+  fixed.forEach((r) => place(r));
+  online.forEach((r) => place(r));
   const size = requests.reduce((max, _, i) => Math.max(max, offsets[i] + sizes[i]), 0);
   return { offsets, size };
 }
