@@ -10,8 +10,8 @@ import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op
 import { requantizer } from '../src/quant.js';
 import {
   convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, outputStage,
-  quantizedWeighted, rowWindow, withFields, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
-  type WindowData,
+  quantizedWeighted, rowWindow, withFields, type FastKernelWeights, type FloatWeighted, type QuantizedArray,
+  type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
 import { convPatchesRow, prepareConvPatches, type ConvPatches } from './fast/conv-patches.js';
 import { convKernels, prepareSimdConv, simdConvRow, type SimdConv } from './wasm/conv.js';
@@ -22,7 +22,8 @@ interface ConvGeometry extends WindowData {
   filtersPerGroup: number;
 }
 
-interface QuantizedConvData extends ConvGeometry, QuantizedWeighted {
+interface QuantizedConvData extends ConvGeometry, QuantizedWeighted, FastKernelWeights {
+  dtype: 'int8' | 'uint8';
   /** TFLM's double rounding, or for int8 with `rounding: 'single'` the ruy single rounding TFLite uses. */
   requantize: (x: number, multiplier: number, shift: number) => number;
   /** The SIMD kernel (ops/wasm/conv.ts) on the SIMD tier, when the layer fits it. */
@@ -87,24 +88,18 @@ export const Conv2D: OpKernel<Conv2DOptions, ConvData> = {
         // (cpu_backend_gemm_gemmlowp.h): single rounding. Its uint8 CONV_2D goes through gemmlowp's
         // output pipeline: double rounding, as TFLM.
         const rounding = inputT.dtype === 'int8' ? context.rounding : 'double';
-        const data: QuantizedConvData = Object.assign(
-          shape,
-          quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
-          { requantize: requantizer(rounding), simd: null, patches: null },
-        );
-        const weights = {
-          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(data, rounding),
-        };
+        const quantization = quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth);
+        // The layer as the fast kernels take it, weights included: no copy of its many fields for each of them.
+        const data: QuantizedConvData = Object.assign(shape, quantization, {
+          requantize: requantizer(rounding), simd: null, patches: null, dtype: inputT.dtype,
+          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(quantization, rounding),
+        });
         const fast = (context.kernels ?? 'fast') === 'fast';
         // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
         // stays in the model.
-        if (fast && context.simd && !inputT.isConstant) {
-          data.simd = prepareSimdConv(context.simd, withFields(data, { dtype: inputT.dtype, ...weights }));
-        }
+        if (fast && context.simd && !inputT.isConstant) data.simd = prepareSimdConv(context.simd, data);
         if (fast && !data.simd && groups === 1) {
-          data.patches = prepareConvPatches(
-            withFields(data, { dtype: inputT.dtype, depth: filterHeight * filterWidth * inDepth, ...weights }),
-          );
+          data.patches = prepareConvPatches(withFields(data, { depth: filterHeight * filterWidth * inDepth }));
         }
         return data;
       }

@@ -13,8 +13,8 @@ import { check, KernelError, type OpKernel, type RowEvaluation } from '../src/op
 import { multiplyByQuantizedMultiplier } from '../src/quant.js';
 import {
   convOperands, evalEveryRow, evalWeighted, fillTapRows, floatWeighted, foldWindowPadding, outputStage,
-  quantizedWeighted, rowWindow, withFields, type FloatWeighted, type QuantizedArray, type QuantizedWeighted,
-  type WindowData,
+  quantizedWeighted, rowWindow, withFields, type FastKernelWeights, type FloatWeighted, type QuantizedArray,
+  type QuantizedWeighted, type WindowData,
 } from './conv-common.js';
 import { depthwise3x3Row, prepareDepthwise3x3, type Depthwise3x3 } from './fast/depthwise-3x3.js';
 import { depthwiseKernels, prepareSimdDepthwise, simdDepthwiseRow, type SimdDepthwise } from './wasm/depthwise.js';
@@ -23,7 +23,7 @@ interface DepthwiseGeometry extends WindowData {
   depthMultiplier: number;
 }
 
-interface QuantizedDepthwiseData extends DepthwiseGeometry, QuantizedWeighted {
+interface QuantizedDepthwiseData extends DepthwiseGeometry, QuantizedWeighted, FastKernelWeights {
   /** One output pixel's accumulators, all channels: taps outer, channels inner, so reads are contiguous. */
   accumulators: Int32Array;
   /** The SIMD kernel (ops/wasm/depthwise.ts) on the SIMD tier, when the layer fits it. */
@@ -89,25 +89,19 @@ export const DepthwiseConv2D: OpKernel<DepthwiseConv2DOptions, DepthwiseData> = 
         return Object.assign(shape, floatWeighted(bias, opts.activation, outDepth), { accumulators: new Float32Array(outDepth) });
       case 'int8':
       case 'uint8': {
-        const data: QuantizedDepthwiseData = Object.assign(
-          shape,
-          quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth),
-          { accumulators: new Int32Array(outDepth), simd: null, fast3x3: null },
-        );
-        const weights = {
-          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(data, 'double'),
-        };
+        const quantization = quantizedWeighted('convolution', { inputT, filter, bias, outputT }, opts.activation, outDepth);
+        // The layer as the fast kernels take it, weights included: no copy of its many fields for each of them.
+        const data: QuantizedDepthwiseData = Object.assign(shape, quantization, {
+          accumulators: new Int32Array(outDepth), simd: null, fast3x3: null,
+          filter: filter.data as QuantizedArray, bias: bias ? bias.int32() : null, stage: outputStage(quantization, 'double'),
+        });
         const fast = (context.kernels ?? 'fast') === 'fast';
         // The SIMD kernel reads its input by address in the SIMD memory, where the arena is; a constant input
         // stays in the model.
-        if (fast && context.simd && !inputT.isConstant) {
-          data.simd = prepareSimdDepthwise(context.simd, withFields(data, weights));
-        }
+        if (fast && context.simd && !inputT.isConstant) data.simd = prepareSimdDepthwise(context.simd, data);
         const fits = filterHeight === 3 && filterWidth === 3 && opts.depthMultiplier === 1 &&
           opts.dilationH === 1 && opts.dilationW === 1;
-        if (fast && !data.simd && fits) {
-          data.fast3x3 = prepareDepthwise3x3(withFields(data, { channels: outDepth, ...weights }));
-        }
+        if (fast && !data.simd && fits) data.fast3x3 = prepareDepthwise3x3(withFields(data, { channels: outDepth }));
         return data;
       }
       default:
