@@ -103,13 +103,14 @@ describe('tflite-int8 bench', () => {
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout) as BenchReport;
     expect(report).toMatchObject({
-      runs: 2, warmup: 0, threads: 1, loads: 20, kernels: 'simd', inputs: 'golden rule (../shared/golden/README.md)',
+      runs: 2, warmup: 0, threads: 1, loads: 20, warmAfter: 100, kernels: 'simd', inputs: 'golden rule (../shared/golden/README.md)',
     });
     expect(report.minMs).toBeGreaterThan(0);
     expect(report.medianMs).toBeGreaterThanOrEqual(report.minMs);
     expect(report.p90Ms).toBeGreaterThanOrEqual(report.medianMs);
     expect(report.loadMs).toBeGreaterThan(0);
     expect(report.firstLoadMs).toBeGreaterThan(0);
+    expect(report.earlyLoadMs).toBeGreaterThan(0);
 
     expectEveryOperatorOnce(report.ops, PERSON_DETECT_OPERATORS);
     expect(sum(report.ops.map((op) => op.share))).toBeCloseTo(1, 9);
@@ -157,6 +158,9 @@ describe('tflite-int8 bench', () => {
     );
     expect(text.stdout).toMatch(/^person_detect\.tflite: 31 operators in 30 steps; golden-rule inputs; 1 thread; 1 timed runs after 0 warm-up\n/);
     expect(text.stdout).toMatch(/\n +2 +2,3 +CONV_2D\+DEPTHWISE_CONV_2D \(fused\) .* 377,856 /);
+    expect(text.stdout).toMatch(
+      /\nours load +warm [\d.]+ ms \(median of 20 after 100 loads\) +early [\d.]+ ms \(loads 2–21\) +first [\d.]+ ms \(SIMD kernels compiled\)\n/,
+    );
     expect(bare('--no-litert').stdout).not.toContain('LiteRT');
   });
 
