@@ -2,7 +2,7 @@
 export {
   Interpreter, defaultKernels, KERNEL_CHOICES, type InterpreterOptions, type ExecutionStep, type KernelChoice,
 } from './interpreter.js';
-export { hostSupportsSimd } from './wasm/runtime.js';
+export { freeSpareMemory, hostSupportsSimd } from './wasm/runtime.js';
 export { operatorMacs } from './macs.js';
 export { profileSteps, type StepProfile } from './profile.js';
 export { OpResolver } from './resolver.js';

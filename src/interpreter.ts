@@ -212,7 +212,8 @@ export class Interpreter {
   /**
    * Ends this interpreter and hands its SIMD memory, zeroed, to the next one loaded in this process, which then
    * skips faulting in fresh pages (a few ms for a MobileNet; src/wasm/runtime.ts) and instantiating the kernels.
-   * Optional: an interpreter never disposed is garbage-collected as usual. Afterwards every method throws
+   * The memory is kept for that (64 MiB at most in all) until freeSpareMemory() lets it go. Optional: an
+   * interpreter never disposed is garbage-collected as usual, its memory with it. Afterwards every method throws
    * InputError, and views of its tensors (Tensor.data) must not be used: another interpreter may own the bytes.
    */
   dispose(): void {

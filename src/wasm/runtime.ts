@@ -131,9 +131,12 @@ interface Backing {
   instances: Map<WasmKernelModule, WebAssembly.Exports>;
 }
 
-/** Released memories, all zero, oldest first; at most SPARE_LIMIT_BYTES of them, the oldest dropped first. */
+/**
+ * Released memories, all zero, oldest first; at most SPARE_LIMIT_BYTES of them (a few MobileNets' worth), the oldest
+ * dropped first. freeSpareMemory drops them all, for the garbage collector to return to the system.
+ */
 const spares: Backing[] = [];
-const SPARE_LIMIT_BYTES = 256 * 2 ** 20;
+const SPARE_LIMIT_BYTES = 64 * 2 ** 20;
 
 /** The smallest spare memory of at least `bytes`, taken out of the spares; null if none is that large. */
 function takeSpare(bytes: number): Backing | null {
@@ -148,6 +151,16 @@ function takeSpare(bytes: number): Backing | null {
 /** Bytes held by spare memories now: for tests and reports. */
 export function spareMemoryBytes(): number {
   return spares.reduce((sum, b) => sum + b.memory.buffer.byteLength, 0);
+}
+
+/**
+ * Drops the memories disposed interpreters left for later loads (Interpreter.dispose), so that the garbage collector
+ * can return them to the system; returns their bytes. For a program done loading models.
+ */
+export function freeSpareMemory(): number {
+  const bytes = spareMemoryBytes();
+  spares.length = 0;
+  return bytes;
 }
 
 /** One interpreter's WebAssembly memory, its allocations, and its kernel instances. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { allOps } from '../../src/all-ops.js';
 import { ArenaError, InputError } from '../../src/errors.js';
 import { Interpreter } from '../../src/interpreter.js';
-import { SimdMemory, spareMemoryBytes } from '../../src/wasm/runtime.js';
+import { freeSpareMemory, SimdMemory, spareMemoryBytes } from '../../src/wasm/runtime.js';
 import { goldenInputs, goldenOutputs, readModelBytes } from '../helpers/shared.js';
 
 const load = (model: string) => new Interpreter(readModelBytes(model), { resolver: allOps(), kernels: 'simd' });
@@ -73,15 +73,20 @@ describe('Interpreter.dispose', () => {
     next.release();
   });
 
-  it('keeps no more than 256 MiB of spare memory, dropping the oldest', () => {
-    const big = 100 * 2 ** 20;
+  it('keeps no more than 64 MiB of spare memory, dropping the oldest, and frees it all when asked', () => {
+    const big = 24 * 2 ** 20;
     const memories = [0, 1, 2, 3].map(() => new SimdMemory(big));
     for (const memory of memories) memory.release();
-    expect(spareMemoryBytes()).toBeLessThanOrEqual(256 * 2 ** 20);
+    expect(spareMemoryBytes()).toBeLessThanOrEqual(64 * 2 ** 20);
     // The two released last are kept; the next load as large takes one of them.
     const taken = new SimdMemory(big);
     expect([2, 3]).toContain(memories.findIndex((m) => m.memory === taken.memory));
     taken.release();
+    const held = spareMemoryBytes();
+    expect(held).toBeGreaterThanOrEqual(2 * big);
+    expect(freeSpareMemory()).toBe(held);
+    expect(spareMemoryBytes()).toBe(0);
+    expect(memories.some((m) => m.memory === new SimdMemory(big).memory)).toBe(false);
   });
 });
 
