@@ -11,7 +11,8 @@ import { evalFused, evalInPlace, type FusedRows, type InPlaceRows } from './row-
 import { byteSize, typedView, type Tensor, type TensorData } from './tensor.js';
 import { alignUp } from './planner.js';
 import {
-  allocBound, compileKernelModules, DEFAULT_OPERATOR_BYTES, hostSupportsSimd, SimdMemory, type WasmKernelModule,
+  allocBound, compileKernelModules, compileKernelModulesNow, DEFAULT_OPERATOR_BYTES, hostSupportsSimd, SimdMemory,
+  type WasmKernelModule,
 } from './wasm/runtime.js';
 
 export interface InterpreterOptions {
@@ -114,6 +115,7 @@ export class Interpreter {
     if (kernels === 'simd' && !hostSupportsSimd()) {
       throw new UnsupportedFeatureError("this host has no WebAssembly SIMD: use kernels 'js'");
     }
+    if (kernels === 'simd') compileKernelModulesNow(simdModules(this.model, options.resolver));
     const simd = (this.simd = kernels === 'simd' ? new SimdMemory(simdMemoryBound(g, options)) : null);
     let graph: PreparedGraph;
     let plan: ExecutionPlan;
@@ -163,10 +165,7 @@ export class Interpreter {
    */
   static async create(model: Uint8Array | ArrayBuffer | Model, options: InterpreterOptions): Promise<Interpreter> {
     const parsed = model instanceof Uint8Array || model instanceof ArrayBuffer ? readModel(model) : model;
-    if ((options.kernels ?? defaultKernels()) === 'simd') {
-      const kernels = parsed.operatorCodes.map((op) => options.resolver.find(op.code, op.customCode));
-      await compileKernelModules(kernels.flatMap((k) => k?.simdKernels ?? []));
-    }
+    if ((options.kernels ?? defaultKernels()) === 'simd') await compileKernelModules(simdModules(parsed, options.resolver));
     return new Interpreter(parsed, options);
   }
 
@@ -281,6 +280,11 @@ export class Interpreter {
     if (!t) throw new InputError(`model has ${list.length} ${what}s; there is no ${what} ${i}`);
     return t;
   }
+}
+
+/** The SIMD kernel modules the model's operators may use. */
+function simdModules(model: Model, resolver: OpResolver): WasmKernelModule[] {
+  return model.operatorCodes.flatMap((op) => resolver.find(op.code, op.customCode)?.simdKernels ?? []);
 }
 
 /**

@@ -65,10 +65,12 @@ export class ImageClassifier {
 
   /**
    * Loads a model for classification. Without `options.labels`, uses the labels file the model's
-   * metadata embeds (TENSOR_AXIS_LABELS), if any — reading it may inflate, hence async.
+   * metadata embeds (TENSOR_AXIS_LABELS), if any — reading it may inflate, hence async. Loads with
+   * Interpreter.create, which compiles the SIMD kernels asynchronously: a browser's main thread refuses to do it
+   * synchronously.
    */
   static async create(model: Uint8Array | ArrayBuffer, options: CreateClassifierOptions = {}): Promise<ImageClassifier> {
-    const interpreter = new Interpreter(model, { resolver: options.resolver ?? allOps(), rounding: options.rounding });
+    const interpreter = await Interpreter.create(model, { resolver: options.resolver ?? allOps(), rounding: options.rounding });
     if (options.labels) return new ImageClassifier(interpreter, options);
     const embedded = await readEmbeddedLabels(interpreter.model);
     return new ImageClassifier(interpreter, { ...options, labels: embedded?.labels }, embedded?.file);

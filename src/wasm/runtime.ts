@@ -110,6 +110,14 @@ export async function compileKernelModules(modules: Iterable<WasmKernelModule>):
 }
 
 /**
+ * Compiles kernel modules now, where compileKernelModules did not: a host that refuses (a browser's main thread)
+ * throws UnsupportedFeatureError naming Interpreter.create, before any operator is prepared.
+ */
+export function compileKernelModulesNow(modules: Iterable<WasmKernelModule>): void {
+  for (const kernels of new Set(modules)) compile(kernels);
+}
+
+/**
  * Scratch memory shared by every layer of one kind (SimdMemory.scratch). Placed when the memory is frozen, at the
  * largest size asked for; a layer's call may use it from then on, and must expect anything there when it starts.
  */
