@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { Bench } from 'tinybench';
 import { allOps, Interpreter, type KernelChoice } from '../src/index.js';
 import { goldenRuleInput } from '../reference/golden-inputs.js';
+import { LOADS, timeLoads, WARM_AFTER } from '../src/cli/commands/bench.js';
 import { TfliteRunner, type TfliteSession } from '../reference/tflite-runner.js';
 
 const DEFAULT_MODELS = ['tf2_mobilenet_v2_1.0_224_ptq', 'mobilenet_v2_1.0_224_quant', 'v3-small_224_1.0_uint8', 'person_detect'];
@@ -27,13 +28,6 @@ const { values, positionals } = parseArgs({
 const iterations = Number(values.iterations);
 if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`--iterations takes a whole number, not ${values.iterations}`);
 const models = positionals.length > 0 ? positionals : DEFAULT_MODELS;
-
-/**
- * Loads timed for the load column: the median of LOADS after WARM_AFTER loads in all (as `tflite-int8 bench`
- * measures loadMs), each interpreter disposed before the next load, which reuses its SIMD memory.
- */
-const LOADS = 20;
-const WARM_AFTER = 100;
 
 /** A fixed number of runs rather than a time budget: the slowest task takes about a second per invoke. */
 function newBench(name: string): Bench {
@@ -63,15 +57,9 @@ interface OursTimes {
 const ours: OursTimes[] = [];
 for (const name of models) {
   const bytes = new Uint8Array(readFileSync(join(MODELS_DIR, `${name}.tflite`)));
-  const loads: number[] = [];
-  for (let i = 0; i < WARM_AFTER + LOADS; i++) {
-    const started = performance.now();
-    const interpreter = new Interpreter(bytes, { resolver: allOps(), kernels: 'simd' });
-    loads.push(performance.now() - started);
-    interpreter.dispose();
-  }
-  const firstLoadMs = loads[0];
-  const warm = loads.slice(-LOADS).sort((p, q) => p - q);
+  // The load column: as `tflite-int8 bench` measures it, the warm median and the model's first load.
+  const loads = timeLoads(bytes, 'simd');
+  loads.interpreter.dispose();
   const tiers = TIERS.map((kernels) => ({ kernels, interpreter: new Interpreter(bytes, { resolver: allOps(), kernels }) }));
   const inputs = tiers[0].interpreter.inputs.map((t, k) => goldenRuleInput(t.dtype, t.size, k));
   const bench = newBench(name);
@@ -85,7 +73,7 @@ for (const name of models) {
       return { overriddenDuration: performance.now() - started };
     });
   }
-  ours.push({ name, bytes, inputs, firstLoadMs, loadMs: warm[LOADS >> 1], invokeMs: await medians(bench) });
+  ours.push({ name, bytes, inputs, firstLoadMs: loads.firstLoadMs, loadMs: loads.loadMs, invokeMs: await medians(bench) });
 }
 
 const runner = await TfliteRunner.load();

@@ -222,11 +222,6 @@ export class Table {
     return this.fb.view.getUint32(start - 4, true);
   }
 
-  vectorLength(id: number, what = `field ${id}`): number {
-    const start = this.vector(id, 1, what);
-    return start ? this.lengthOf(start) : 0;
-  }
-
   /** A vector of tables; `whereOf(i)` names element i in error messages. */
   tables(id: number, what: string, whereOf: (i: number) => string): Table[] {
     const start = this.vector(id, 4, what);

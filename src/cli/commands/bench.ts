@@ -19,8 +19,8 @@ export const usage = 'bench MODEL [--runs N] [--warmup N] [--kernels simd|js|ref
  * JavaScript); and LOADS more after WARM_AFTER loads in all ("warm"). Each interpreter is disposed before the next
  * load, which reuses its SIMD memory (Interpreter.dispose).
  */
-const LOADS = 20;
-const WARM_AFTER = 100;
+export const LOADS = 20;
+export const WARM_AFTER = 100;
 
 export interface BenchReport {
   model: string;
@@ -77,19 +77,7 @@ export async function bench(argv: string[], out: (line: string) => void): Promis
   const kernels = kernelsOption(args);
 
   const model = new Uint8Array(readFileSync(path));
-  const load = () => {
-    const started = performance.now();
-    const interpreter = new Interpreter(model, { resolver: allOps(), kernels });
-    return { interpreter, ms: performance.now() - started };
-  };
-  let { interpreter: ours, ms: firstLoadMs } = load();
-  const loadTimes: number[] = [];
-  while (loadTimes.length < WARM_AFTER + LOADS - 1) {
-    ours.dispose();
-    const next = load();
-    ours = next.interpreter;
-    loadTimes.push(next.ms);
-  }
+  const { interpreter: ours, firstLoadMs, earlyLoadMs, loadMs } = timeLoads(model, kernels);
   const inputs = ours.inputs.map((t, k) => goldenRuleInput(t.dtype, t.size, k));
   // The plan may reuse an input's memory once it is consumed (as TFLM's does): set the inputs before every run.
   const setInputs = () => inputs.forEach((bytes, k) => ours.setInputBytes(k, bytes));
@@ -121,8 +109,8 @@ export async function bench(argv: string[], out: (line: string) => void): Promis
     p90Ms: quantile(times, 0.9),
     minMs: Math.min(...times),
     firstLoadMs,
-    earlyLoadMs: median(loadTimes.slice(0, LOADS)),
-    loadMs: median(loadTimes.slice(-LOADS)),
+    earlyLoadMs,
+    loadMs,
     loads: LOADS,
     warmAfter: WARM_AFTER,
     macs,
@@ -133,6 +121,31 @@ export async function bench(argv: string[], out: (line: string) => void): Promis
   if (args.flags.has('json')) out(JSON.stringify(report, null, 2));
   else for (const line of formatReport(report, ours.subgraph.operators.length)) out(line);
   return 0;
+}
+
+/**
+ * Loads `model` WARM_AFTER + LOADS times on the `kernels` tier (the default one if undefined), each interpreter
+ * disposed before the next load: the first load's time, the medians of the early and the warm loads (BenchReport),
+ * and the last interpreter, not disposed.
+ */
+export function timeLoads(
+  model: Uint8Array,
+  kernels: KernelChoice | undefined,
+): { interpreter: Interpreter; firstLoadMs: number; earlyLoadMs: number; loadMs: number } {
+  const times: number[] = [];
+  let interpreter: Interpreter | null = null;
+  while (times.length < WARM_AFTER + LOADS) {
+    interpreter?.dispose();
+    const started = performance.now();
+    interpreter = new Interpreter(model, { resolver: allOps(), kernels });
+    times.push(performance.now() - started);
+  }
+  return {
+    interpreter: interpreter!,
+    firstLoadMs: times[0],
+    earlyLoadMs: median(times.slice(1, LOADS + 1)),
+    loadMs: median(times.slice(-LOADS)),
+  };
 }
 
 /** LiteRT.js, XNNPACK then built-in, each `warmup` untimed and `runs` timed invokes; unavailable when it cannot run. */
